@@ -1,0 +1,53 @@
+"""pytest plugin for memq: fixtures that give each test a fresh simulated broker.
+
+memq itself is imported lazily, inside the fixtures, so loading pytest stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+import pytest
+
+if TYPE_CHECKING:
+    import memq
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("memq", "memq simulated RabbitMQ broker")
+    group.addoption(
+        "--memq-seed",
+        type=int,
+        default=0,
+        help="seed of every memq broker made by the fixtures (default 0)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "memq(seed=None, start=None): configure the test's memq broker"
+    )
+
+
+def _broker_kwargs(request: pytest.FixtureRequest) -> dict:
+    kwargs: dict = {"seed": request.config.getoption("--memq-seed")}
+    marker = request.node.get_closest_marker("memq")
+    if marker is not None:
+        kwargs.update(marker.kwargs)
+    return kwargs
+
+
+@pytest.fixture
+def memq_broker(request: pytest.FixtureRequest) -> Iterator["memq.Broker"]:
+    """A fresh `memq.Broker` for this test, seeded from `--memq-seed` or the `memq` marker."""
+    import memq
+
+    broker = memq.Broker(**_broker_kwargs(request))
+    yield broker
+    broker.check_invariants()
+
+
+@pytest.fixture
+def memq_clock(memq_broker: "memq.Broker") -> "memq.VirtualClock":
+    """The virtual clock of this test's `memq_broker`."""
+    return memq_broker.clock
