@@ -92,7 +92,7 @@ def inequivalent_values(received: dict, current: dict, arg: str) -> tuple[str, s
 
 def _check_int(value: Any, arguments: dict) -> str | None:
     kind = amqp_type(value)
-    return None if kind in _INTEGER_TYPES else f"{{unacceptable_type,{kind}}}"
+    return None if kind in _INTEGER_TYPES else f'"expected integer, got {kind}"'
 
 
 def _check_non_neg_int(value: Any, arguments: dict) -> str | None:
@@ -197,12 +197,23 @@ def check_queue_arguments(arguments: dict, queue: str, vhost: str) -> None:
                 )
     queue_type = arguments.get("x-queue-type", "classic")
     if queue_type not in ("classic", "quorum", "stream"):
-        raise errors.PreconditionFailed(
-            f"PRECONDITION_FAILED - invalid arg 'x-queue-type' for queue '{queue}' in vhost '{vhost}': "
-            f"\"unsupported queue type '{queue_type}'\""
-        )
+        raise errors.InternalError("INTERNAL_ERROR")
     if queue_type != "classic":
         raise errors.Unsupported(f"memq models classic queues only, not x-queue-type={queue_type!r}")
+
+
+_X_MATCH = ("all", "any", "all-with-x", "any-with-x")
+
+
+def check_x_match(arguments: dict) -> None:
+    """Raise RabbitMQ's 406 for a headers binding whose `x-match` is not one of the four kinds."""
+    kind = arguments.get("x-match", "all")
+    if kind not in _X_MATCH:
+        shown = kind.decode() if isinstance(kind, bytes) else kind
+        raise errors.PreconditionFailed(
+            f'PRECONDITION_FAILED - Invalid x-match field value <<"{shown}">>; '
+            "expected all, any, all-with-x, or any-with-x"
+        )
 
 
 def max_priority_of(arguments: dict) -> int:

@@ -16,6 +16,7 @@ Mirrors RabbitMQ 3.10 classic queues:
 from __future__ import annotations
 
 import base64
+import re
 import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -41,16 +42,24 @@ def parse_expiration(expiration: str | None) -> int | None:
     if expiration is None:
         return None
     text = expiration.decode() if isinstance(expiration, bytes) else str(expiration)
-    if text.isdigit() and text.isascii():
-        value = int(text)
-        if value > 4294967295:
-            raise errors.PreconditionFailed(
-                f"PRECONDITION_FAILED - invalid expiration '{text}': {{value_too_large,{value},4294967295}}"
-            )
-        return value
-    if text.startswith("-") and text[1:].isdigit():
-        raise errors.PreconditionFailed(f"PRECONDITION_FAILED - invalid expiration '{text}': {{value_negative,{text}}}")
-    raise errors.PreconditionFailed(f"PRECONDITION_FAILED - invalid expiration '{text}': no_integer")
+    match = _INTEGER_PREFIX.match(text)
+    problem = None
+    if match is None:
+        problem = "no_integer"
+    elif match.end() < len(text):
+        problem = f'{{leftover_string,"{text[match.end():]}"}}'
+    else:
+        value = int(match.group())
+        if value < 0:
+            problem = f"{{value_negative,{value}}}"
+        elif value > 4294967295:
+            problem = f"{{value_too_large,{value},4294967295}}"
+        else:
+            return value
+    raise errors.PreconditionFailed(f"PRECONDITION_FAILED - invalid expiration '{text}': {problem}")
+
+
+_INTEGER_PREFIX = re.compile(r"[+-]?[0-9]+")
 
 
 class Lifecycle:

@@ -25,6 +25,10 @@ REPLIES: dict[str, tuple[type[errors.AMQPError], str]] = {
         errors.AccessRefused,
         "ACCESS_REFUSED - {kind} name '{name}' contains reserved prefix 'amq.*'",
     ),
+    "system_exchange": (
+        errors.AccessRefused,
+        "ACCESS_REFUSED - deletion of system exchange '{exchange}' in vhost '{vhost}' not allowed",
+    ),
     "internal_exchange": (
         errors.AccessRefused,
         "ACCESS_REFUSED - cannot publish to internal exchange '{exchange}' in vhost '{vhost}'",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _events as ev
 from . import errors
-from ._arguments import QUEUE_ARGUMENTS, check_queue_arguments, inequivalent_values, max_priority_of
+from ._arguments import QUEUE_ARGUMENTS, amqp_type, check_queue_arguments, check_x_match, inequivalent_values, max_priority_of
 from ._exchanges import Binding, Exchange, ExchangeType
 from ._queues import Queue
 from ._replies import reply
@@ -82,9 +82,9 @@ class VHost:
 
     def exchange_declare(self, name: str, type_name: str, passive: bool, durable: bool,
                          auto_delete: bool, internal: bool, arguments: dict) -> Exchange:
+        if name == "":
+            raise reply("default_exchange")
         if passive:
-            if name == "":
-                return self.exchanges[""]
             return self.exchange(name)
         try:
             kind = ExchangeType(type_name)
@@ -92,8 +92,6 @@ class VHost:
             if type_name in ("x-consistent-hash", "x-delayed-message", "x-random", "x-local-random"):
                 raise errors.Unsupported(f"memq does not model the {type_name!r} exchange type") from None
             raise reply("unknown_exchange_type", type=type_name) from None
-        if name == "":
-            raise reply("default_exchange")
         existing = self.exchanges.get(name)
         if existing is None:
             if name.startswith("amq."):
@@ -132,11 +130,11 @@ class VHost:
         if name == "":
             raise reply("default_exchange")
         if name.startswith("amq."):
-            raise reply("reserved_name", kind="exchange", name=name)
+            raise reply("system_exchange", exchange=name, vhost=self.name)
         x = self.exchanges.get(name)
         if x is None:
             return
-        if if_unused and (x.bindings or x.bound_to):
+        if if_unused and x.bindings:
             raise reply("exchange_in_use", exchange=name, vhost=self.name)
         self.delete_exchange(x)
 
@@ -165,6 +163,12 @@ class VHost:
         if existing is not None:
             self._queue_equivalent(existing, durable, auto_delete, owner, arguments, connection)
             return existing
+        dlx = arguments.get("x-dead-letter-exchange")
+        if dlx is not None and not isinstance(dlx, str):
+            raise errors.PreconditionFailed(
+                f"PRECONDITION_FAILED - invalid type '{amqp_type(dlx)}' for arg 'x-dead-letter-exchange' "
+                f"in queue '{name}' in vhost '{self.name}'"
+            )
         check_queue_arguments(arguments, name, self.name)
         queue = Queue(self.name, name, durable, owner, auto_delete, arguments, max_priority_of(arguments))
         queue.last_used = self.broker.clock.now()
@@ -221,8 +225,10 @@ class VHost:
              connection: "Connection") -> None:
         if source == "" or (kind == "exchange" and destination == ""):
             raise reply("default_exchange")
-        dest = self._destination(destination, kind, connection)
         x = self.exchange(source)
+        dest = self._destination(destination, kind, connection)
+        if x.type is ExchangeType.HEADERS:
+            check_x_match(arguments)
         if x.find_binding(dest, routing_key, arguments) is not None:
             return
         binding = Binding(x, dest, routing_key, dict(arguments))
@@ -234,8 +240,12 @@ class VHost:
                connection: "Connection") -> None:
         if source == "" or (kind == "exchange" and destination == ""):
             raise reply("default_exchange")
-        dest = self._destination(destination, kind, connection)
-        x = self.exchange(source)
+        x = self.exchanges.get(source)
+        dest = (self.queues if kind == "queue" else self.exchanges).get(destination)
+        if x is None or dest is None:
+            return
+        if kind == "queue":
+            self.check_exclusive(dest, connection)
         binding = x.find_binding(dest, routing_key, arguments)
         if binding is not None:
             self._remove_binding(binding)
