@@ -25,6 +25,7 @@ from . import _events as ev
 from . import errors
 from ._channels import Channel, Connection, Unacked
 from ._clock import VirtualClock
+from ._inspect import Inspection
 from ._lifecycle import ADMIT, REPLY_TO, TAKEN, Lifecycle
 from ._messages import GetOk, Message, Properties, Returned
 from ._queues import Consumer, Entry, Queue
@@ -44,7 +45,7 @@ def _epoch(start: float | datetime.datetime | None) -> float:
     return float(start)
 
 
-class Broker(Lifecycle):
+class Broker(Lifecycle, Inspection):
     """A simulated RabbitMQ broker with virtual host "/" and the user guest/guest.
 
     Args:
