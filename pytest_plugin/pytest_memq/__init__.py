@@ -5,7 +5,7 @@ memq itself is imported lazily, inside the fixtures, so loading pytest stays che
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
 
@@ -51,3 +51,26 @@ def memq_broker(request: pytest.FixtureRequest) -> Iterator["memq.Broker"]:
 def memq_clock(memq_broker: "memq.Broker") -> "memq.VirtualClock":
     """The virtual clock of this test's `memq_broker`."""
     return memq_broker.clock
+
+
+@pytest.fixture
+def memq_celery(memq_broker: "memq.Broker") -> Iterator[Callable[..., Any]]:
+    """A factory attaching Celery apps to this test's broker; every driver is detached at teardown.
+
+    Example:
+        def test_add(memq_celery):
+            driver = memq_celery(app)                 # workers=None, beat=False
+            assert add.delay(5, 2).get(timeout=1) == 7
+    """
+    import memq.celery
+
+    drivers: list[Any] = []
+
+    def attach(app: Any, workers: dict[str, list[str]] | None = None, beat: Any = False) -> Any:
+        driver = memq.celery.attach(app, memq_broker, workers=workers, beat=beat)
+        drivers.append(driver)
+        return driver
+
+    yield attach
+    for driver in reversed(drivers):
+        driver.detach()
