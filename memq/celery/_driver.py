@@ -15,6 +15,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
+from celery import _state as celery_state
 from celery.worker import state as worker_state
 
 from .. import errors
@@ -67,6 +68,7 @@ class Driver:
         self._beat_spec = beat
         self._saved_conf: dict[str, Any] = {}
         self._saved_now: Any = _MISSING
+        self._saved_current: Any = None
         self._saved_backend: tuple[Any, Any] = (None, None)
         self._running: list[Worker] = []
         self._turn = 0
@@ -90,6 +92,8 @@ class Driver:
         self._saved_now = app.__dict__.get("now", _MISSING)
         app.now = self.now
         _patches.install(self)
+        self._saved_current = celery_state._tls.current_app
+        app.set_current()  # as a worker process does: canvas falls back to the current app
         _by_app[id(app)] = self
         self.attached = True
         self._reset_pools()
@@ -138,6 +142,7 @@ class Driver:
         else:
             app.now = self._saved_now
         worker_state.reset_state()
+        celery_state._tls.current_app = self._saved_current
         _by_app.pop(id(app), None)
         _patches.uninstall(self)
         memq_kombu.unregister(self.host)
