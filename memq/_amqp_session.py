@@ -107,12 +107,15 @@ def to_pika_properties(props: Any) -> spec.BasicProperties:
     return spec.BasicProperties(**values)
 
 
+_EMPTY_PIKA_PROPERTIES = spec.BasicProperties().__dict__
+
+
 def to_core_properties(props: Optional[spec.BasicProperties]) -> Any:
     """Convert pika `BasicProperties` into the core's frozen `Properties` (headers copied)."""
     if props is None:
         return None
     values = props.__dict__
-    if all(value is None for value in values.values()):
+    if values == _EMPTY_PIKA_PROPERTIES:
         return None
     values = {name: values.get(name) for name in PROPERTY_NAMES}
     if values["headers"]:
@@ -233,6 +236,8 @@ class ServerSession:
             self._dispatch(value)
         except ProtocolError as exc:
             self._close_connection(exc.reply_code, exc.reply_text, exc.class_id, exc.method_id)
+        # Mirrors RabbitMQ: queues deliver as soon as they can, before the next command is read.
+        self.broker.run_until_idle()
 
     def publish(self, number: int, method: spec.Basic.Publish,
                 properties: spec.BasicProperties, body: bytes) -> None:
@@ -250,6 +255,7 @@ class ServerSession:
                                    "got non content header frame instead", 60, 40)
             return
         self._do_publish(channel, method, properties, body)
+        self.broker.run_until_idle()
 
     def _dispatch(self, value: FrameLike) -> None:
         state = self._state

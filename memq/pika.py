@@ -339,7 +339,7 @@ def _install_fast_path(connection: pika.connection.Connection, session: ServerSe
             raise pika.exceptions.ConnectionWrongStateError(
                 "Attempted to send a frame on closed connection.")
         if frame_value.frame_type == spec.FRAME_METHOD:
-            frame_value.method.encode()
+            _check_encodable(frame_value.method)
         connection.frames_sent += 1
         receive_frame(frame_value)
 
@@ -352,13 +352,36 @@ def _install_fast_path(connection: pika.connection.Connection, session: ServerSe
                 "Attempted to send a frame on closed connection.")
         properties, body = content
         len(body)  # pika raises TypeError here for a body without a length
-        method.encode()
-        properties.encode()
+        _check_encodable(method)
+        if properties.__dict__ != _EMPTY_PROPERTIES:
+            properties.encode()
         connection.frames_sent += 3
         publish(channel_number, method, properties, bytes(body))
 
     connection._send_frame = _send_frame  # type: ignore[method-assign]
     connection._send_method = _send_method  # type: ignore[method-assign]
+
+
+_EMPTY_PROPERTIES = spec.BasicProperties().__dict__
+_SETTLE = (spec.Basic.Ack, spec.Basic.Nack, spec.Basic.Reject)
+_NAMED = {spec.Basic.Publish: ("exchange", "routing_key"), spec.Basic.Get: ("queue",)}
+
+
+def _check_encodable(method: Any) -> None:
+    """Raise what pika's marshalling would raise for this method; cheap checks on hot methods."""
+    kind = type(method)
+    if kind in _SETTLE:
+        tag = method.delivery_tag
+        if type(tag) is int and 0 <= tag < 1 << 64:
+            return
+    elif kind in _NAMED:
+        # Short strings of at most 63 characters are at most 252 bytes in UTF-8.
+        if all(type(value) is str and len(value) < 64
+               for value in (getattr(method, name) for name in _NAMED[kind])):
+            return
+    elif method.INDEX >> 16 == 10:
+        return  # Connection methods are built by pika itself
+    method.encode()
 
 
 class MemqIOServices(nbio_interface.AbstractIOServices):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 
+import pika
 import pytest
 
 import memq
@@ -51,12 +52,17 @@ def test_work_queue_with_prefetch_one_dispatches_fairly(broker, capsys, monkeypa
 def test_work_queue_unacked_task_is_redelivered_when_worker_dies(broker, capsys):
     """A task a worker took but never acked goes to the next worker, marked redelivered."""
     new_task.main(["new_task.py", "Lost task"])
-    dying, channel = worker.setup("A")
-    got = []
-    channel.basic_consume("task_queue", lambda ch, m, p, b: got.append(m.redelivered))
+    dying = pika.BlockingConnection(pika.ConnectionParameters("localhost"))
+    taken = []
+    dying.channel().basic_consume("task_queue", lambda ch, m, p, b: taken.append(m.redelivered))
     dying.process_data_events(0)
+    assert taken == [False]
     dying.close()
-    survivor, channel = worker.setup("B")
+    peek = pika.BlockingConnection(pika.ConnectionParameters("localhost")).channel()
+    method, _, body = peek.basic_get("task_queue")
+    assert (method.redelivered, body) == (True, b"Lost task")
+    peek.basic_reject(method.delivery_tag, requeue=True)
+    survivor, _ = worker.setup("B")
     memq.pika.run_until_idle(survivor)
     assert "B [x] Received Lost task" in capsys.readouterr().out
 
