@@ -1,0 +1,33 @@
+"""`python -m memq` (and the `memq` command): the tour and the other tools.
+
+    python -m memq tour [--seed=N]     the course notes' examples on the embedded broker
+"""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: memq COMMAND [ARGS]
+
+commands:
+  tour [--seed=N]   run the course notes' examples on the embedded broker, printing what happened
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch a command; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "tour":
+        from ._tour import main as tour
+
+        return tour(rest)
+    sys.stderr.write(f"memq: unknown command {command!r}\n{USAGE}")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
