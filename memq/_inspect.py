@@ -229,6 +229,28 @@ class Inspection:
             for c in self.connections for ch in c.channels.values()
         ]
 
+    def route(self: "Broker", exchange: str, routing_key: str, headers: dict | None = None,  # type: ignore[misc]
+              vhost: str = "/") -> list[str]:
+        """The queues a message would reach, without publishing it (exchange bindings and alternates followed).
+
+        Raises:
+            errors.NotFound: no such exchange.
+
+        Example:
+            >>> import memq
+            >>> broker = memq.Broker()
+            >>> ch = broker.connect().channel()
+            >>> _ = ch.queue_declare("kern")
+            >>> ch.queue_bind("kern", "amq.topic", "kern.*")
+            >>> broker.route("amq.topic", "kern.critical"), broker.route("amq.topic", "cron.info")
+            (['kern'], [])
+        """
+        host = self.vhosts[vhost]
+        x = host.exchange(exchange)
+        if not x.name:
+            return [routing_key] if routing_key in host.queues else []
+        return [queue.name for queue in host.route(x, routing_key, headers)]
+
     def queue(self: "Broker", name: str, vhost: str = "/") -> QueueView:  # type: ignore[misc]
         """A live view of queue `name`, for assertions.
 
