@@ -3,7 +3,8 @@
 Mirrors `celery beat`: the stock `Scheduler` decides what is due (so `schedule`, `crontab` with
 `app.conf.timezone` and DST, `beat_cron_starting_deadline` behave as in production) and sends
 through the real `apply_async`. Differs on purpose: no 10 ms drift in `adjust`, entries due at the
-same instant are sent in name order (Celery orders them by `id()`), and nothing is synced to disk.
+same instant are sent in name order (Celery orders them by `id()`), beat wakes only when an entry
+is due (not every 5 minutes), and nothing is synced to disk.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class MemqScheduler(Scheduler):
     """The stock scheduler without drift and without persistence."""
 
     Entry = NamedEntry
+
+    #: Celery re-checks every 5 minutes in case the clock jumps; virtual time never jumps unseen,
+    #: so beat sleeps until the next entry is due (`beat_max_loop_interval` still overrides this).
+    max_interval = 365 * 86400
 
     def adjust(self, n: Any, drift: float = 0.0) -> Any:
         """No drift: the next tick lands exactly when the next entry is due."""
