@@ -244,11 +244,12 @@ class VHost:
         dest = (self.queues if kind == "queue" else self.exchanges).get(destination)
         if x is None or dest is None:
             return
+        binding = x.find_binding(dest, routing_key, arguments)
+        if binding is None:
+            return  # Mirrors RabbitMQ: a missing binding is fine, even of another connection's exclusive queue
         if kind == "queue":
             self.check_exclusive(dest, connection)
-        binding = x.find_binding(dest, routing_key, arguments)
-        if binding is not None:
-            self._remove_binding(binding)
+        self._remove_binding(binding)
 
     def _remove_binding(self, binding: Binding) -> None:
         source, dest = binding.source, binding.destination
