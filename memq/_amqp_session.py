@@ -211,11 +211,18 @@ class ServerSession:
         lines = []
         for number, channel in self._channels.items():
             for tag, queue in channel.consumers.items():
-                lines.append("{} channel {}: consumer {!r} waits for a message on queue {!r}".format(
-                    name, number, tag, queue))
+                lines.append("{} channel {}: consumer {!r} waits for a message on queue {!r}{}".format(
+                    name, number, tag, queue, self._queue_state(queue)))
         if not lines:
             lines.append("{}: no consumers".format(name))
         return lines
+
+    def _queue_state(self, name: str) -> str:
+        vhost = getattr(self.connection, "_vhost", None)
+        queue = getattr(vhost, "queues", {}).get(name)
+        if queue is None:
+            return ""
+        return " ({} ready, {} unacked)".format(getattr(queue, "_ready", "?"), getattr(queue, "unacked", "?"))
 
     def connection_lost(self) -> None:
         """The client dropped the transport: close the core connection as RabbitMQ would."""

@@ -304,7 +304,7 @@ class _Stream(nbio_interface.AbstractStreamTransport):
                     connection._process_frame(value)
             else:
                 self.protocol.data_received(session.data_to_send())
-        if session.closed and not self.aborted:
+        if session.closed and not self.aborted and not session.has_output:
             # The broker closed the socket (after Connection.Close/CloseOk or a dropped link).
             self.aborted = True
             if self in self.loop._streams:
@@ -570,13 +570,13 @@ def run_until_idle(*connections: Any) -> None:
     while True:
         busy = False
         for loop, connection in loops:
-            if not connection.is_open:
+            if connection.is_closed:
                 continue
             if loop.has_work() or _has_pending_dispatch(connection):  # type: ignore[union-attr]
                 _step(loop, connection)  # type: ignore[arg-type]
                 busy = True
         if not busy and not hub.broker.run_until_idle() and not hub.pump_background():
-            if not any(loop.has_work() for loop, c in loops if c.is_open):  # type: ignore[union-attr]
+            if not any(loop.has_work() for loop, c in loops if not c.is_closed):  # type: ignore[union-attr]
                 return
 
 
