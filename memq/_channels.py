@@ -136,7 +136,7 @@ class Channel:
         self.confirming = False
         self.publish_seq = 0
         self.transactional = False
-        self._tx: list[Callable[[], Any]] = []
+        self._tx: list[tuple[str, tuple]] = []  # ("publish" | "settle", arguments) until tx_commit
         self._on_return: list[Callable[..., Any]] = []
         self._on_confirm: list[Callable[..., Any]] = []
         self._on_cancel: list[Callable[..., Any]] = []
@@ -265,10 +265,8 @@ class Channel:
         try:
             if self.transactional:
                 self._vhost.check_publish(exchange, properties, self.connection)
-                self._tx.append(functools.partial(
-                    self._broker._publish, self, exchange, routing_key or "", body,
-                    properties or EMPTY_PROPERTIES, mandatory,
-                ))
+                self._tx.append(("publish", (exchange or "", routing_key or "", body,
+                                             properties or EMPTY_PROPERTIES, mandatory)))
                 return
             self._broker._publish(
                 self, exchange or "", routing_key or "", body, properties or EMPTY_PROPERTIES, mandatory
@@ -337,7 +335,7 @@ class Channel:
         try:
             if self.transactional:
                 items = self._collect(delivery_tag, multiple)
-                self._tx.append(functools.partial(self._broker._settle_many, self, items, "ack", False))
+                self._tx.append(("settle", (items, "ack", False)))
                 return
             self._broker._settle_many(self, self._collect(delivery_tag, multiple), "ack", False)
         except errors.AMQPError as error:
@@ -357,7 +355,7 @@ class Channel:
         try:
             items = self._collect(delivery_tag, multiple)
             if self.transactional:
-                self._tx.append(functools.partial(self._broker._settle_many, self, items, how, requeue))
+                self._tx.append(("settle", (items, how, requeue)))
                 return
             self._broker._settle_many(self, items, how, requeue)
         except errors.AMQPError as error:
@@ -410,22 +408,23 @@ class Channel:
 
     @_amqp_method(90, 20)
     def tx_commit(self) -> None:
-        """Apply the publishes and acks made since the last commit or rollback."""
+        """Apply the publishes and acks made since the last commit or rollback, in order."""
         self._check_tx()
         pending, self._tx = self._tx, []
-        for operation in pending:
-            operation()
+        for kind, args in pending:
+            if kind == "publish":
+                self._broker._publish(self, *args)
+            else:
+                self._broker._settle_many(self, *args)
 
     @_amqp_method(90, 30)
     def tx_rollback(self) -> None:
         """Forget the publishes and acks made since the last commit; the acked messages stay unacked."""
         self._check_tx()
         pending, self._tx = self._tx, []
-        for operation in pending:
-            func = operation.func  # type: ignore[attr-defined]
-            if func == self._broker._settle_many:
-                for tag, item in operation.args[1]:  # type: ignore[attr-defined]
-                    self.unacked[tag] = item
+        for kind, args in pending:
+            if kind == "settle":
+                self.unacked.update(args[0])
         self.unacked = dict(sorted(self.unacked.items()))
 
     def _check_tx(self) -> None:
