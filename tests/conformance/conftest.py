@@ -126,7 +126,11 @@ class Memq(Target):
         self._counter = itertools.count(1)
 
     def _open(self, **params) -> pika.BlockingConnection:
-        return pika.BlockingConnection(pika.ConnectionParameters("localhost", **params))
+        events_before = len(self.broker.trace)
+        connection = pika.BlockingConnection(pika.ConnectionParameters("localhost", **params))
+        # Guard against testing RabbitMQ twice: the connection must have been opened on memq's broker.
+        assert len(self.broker.trace) > events_before, "pika connected somewhere other than memq"
+        return connection
 
     def elapse(self, seconds: float) -> None:
         """Advances memq's virtual clock by `seconds`."""

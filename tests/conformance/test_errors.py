@@ -358,9 +358,12 @@ def _invalid_arg(arg: str, name: str, detail: str) -> str:
         ({"x-max-length": "x"}, "x-max-length", '"expected integer, got longstr"'),
         ({"x-overflow": "bogus"}, "x-overflow", "invalid_overflow"),
         ({"x-dead-letter-routing-key": "k"}, "x-dead-letter-routing-key", "routing_key_but_no_dlx_defined"),
+        ({"x-message-ttl": 315360000001}, "x-message-ttl", "{value_too_large,315360000001}"),
+        ({"x-expires": 315360000001}, "x-expires", "{value_too_large,315360000001}"),
     ],
     ids=["priority-256", "priority-negative", "priority-string", "ttl-negative", "ttl-string", "expires-zero",
-         "expires-negative", "max-length-negative", "max-length-string", "overflow-bogus", "dlrk-without-dlx"],
+         "expires-negative", "max-length-negative", "max-length-string", "overflow-bogus", "dlrk-without-dlx",
+         "ttl-over-ten-years", "expires-over-ten-years"],
 )
 def test_queue_declare_with_invalid_argument_fails(amqp, arguments, arg, detail):
     """A queue argument with an invalid value closes the channel with 406 and RabbitMQ's detail term."""
@@ -379,10 +382,14 @@ def test_queue_declare_with_dead_letter_exchange_of_wrong_type_fails(amqp):
         channel.queue_declare(name, auto_delete=True, arguments={"x-dead-letter-exchange": 5})
 
 
-@pytest.mark.parametrize("arguments", [{"x-max-priority": 0}, {"x-max-priority": 255}, {"x-message-ttl": 0}],
-                         ids=["priority-0", "priority-255", "ttl-0"])
+@pytest.mark.parametrize(
+    "arguments",
+    [{"x-max-priority": 0}, {"x-max-priority": 255}, {"x-message-ttl": 0}, {"x-message-ttl": 315360000000},
+     {"x-expires": 315360000000}],
+    ids=["priority-0", "priority-255", "ttl-0", "ttl-ten-years", "expires-ten-years"],
+)
 def test_queue_declare_with_boundary_argument_is_accepted(amqp, arguments):
-    """x-max-priority 0 and 255 and x-message-ttl 0 are valid."""
+    """x-max-priority 0 and 255, x-message-ttl 0, and TTLs up to ten years (315360000000 ms) are valid."""
     server_queue(amqp.channel(), arguments=arguments)
 
 
@@ -397,8 +404,16 @@ def test_headers_binding_with_invalid_x_match_fails(amqp):
 
 @pytest.mark.parametrize(
     "expiration, detail",
-    [("abc", "no_integer"), ("-1", "{value_negative,-1}"), ("1.5", '{leftover_string,".5"}'), (" 5", "no_integer")],
-    ids=["letters", "negative", "fraction", "leading-space"],
+    [
+        ("abc", "no_integer"),
+        ("-1", "{value_negative,-1}"),
+        ("1.5", '{leftover_string,".5"}'),
+        (" 5", "no_integer"),
+        ("315360000001", "{value_too_large,315360000001}"),
+        # RabbitMQ formats the reason with Erlang's ~p, which wraps a term that does not fit the line.
+        ("1000000000000000000", "{value_too_large,\n" + " " * 43 + "1000000000000000000}"),
+    ],
+    ids=["letters", "negative", "fraction", "leading-space", "over-ten-years", "wrapped-reason"],
 )
 def test_publish_with_invalid_expiration_fails(amqp, expiration, detail):
     """A message whose expiration is not a non-negative integer string closes the channel with 406."""
@@ -437,3 +452,11 @@ def test_channel_error_leaves_other_channels_open(amqp):
     assert connection.is_open and other.is_open
     assert other.queue_declare("", exclusive=True).method.queue
     assert amqp.channel(connection).is_open
+
+
+def test_publish_with_expiration_of_ten_years_is_accepted(amqp):
+    """The largest per-message expiration RabbitMQ accepts is 315360000000 ms (ten years)."""
+    channel = amqp.channel()
+    queue = server_queue(channel)
+    publish(channel, "", queue, "m", expiration="315360000000")
+    roundtrip(channel)

@@ -203,6 +203,20 @@ def test_exclusive_queue_locked_for_other_connection(amqp, operation):
     assert owner_channel.queue_declare(queue, passive=True).method.queue == queue
 
 
+def test_exclusive_queue_unbind_from_other_connection(amqp):
+    """Another connection removing an existing binding of an exclusive queue gets 405; a missing binding is ok."""
+    owner_channel = amqp.channel()
+    queue = amqp.unique("exclusive")
+    owner_channel.queue_declare(queue, exclusive=True)
+    owner_channel.queue_bind(queue, "amq.direct", queue)
+    other = amqp.channel()
+    other.queue_unbind(queue, "amq.direct", "never-bound")
+    with channel_closed(405, resource_locked(queue)):
+        other.queue_unbind(queue, "amq.direct", queue)
+    publish(owner_channel, "amq.direct", queue, "still bound")
+    assert bodies(owner_channel, queue) == ["still bound"]
+
+
 def test_exclusive_queue_accepts_publish_from_other_connection(amqp):
     """Another connection may publish to an exclusive queue through the default exchange."""
     owner_channel = amqp.channel()
