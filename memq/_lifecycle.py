@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import _events as ev
 from . import errors
+from ._arguments import MAX_EXPIRY
 from ._messages import Message, Properties
 from ._queues import Consumer, Entry, Queue
 
@@ -52,11 +53,19 @@ def parse_expiration(expiration: str | None) -> int | None:
         value = int(match.group())
         if value < 0:
             problem = f"{{value_negative,{value}}}"
-        elif value > 4294967295:
-            problem = f"{{value_too_large,{value},4294967295}}"
+        elif value > MAX_EXPIRY:
+            problem = _erlang_pretty_pair("value_too_large", str(value), len(f"invalid expiration '{text}': "))
         else:
             return value
     raise errors.PreconditionFailed(f"PRECONDITION_FAILED - invalid expiration '{text}': {problem}")
+
+
+def _erlang_pretty_pair(tag: str, value: str, column: int) -> str:
+    """`{tag,value}` as Erlang's `~p` prints it at `column`: wrapped when it would reach column 79."""
+    flat = f"{{{tag},{value}}}"
+    if column + len(flat) < 79:
+        return flat
+    return f"{{{tag},\n{' ' * (column + 1)}{value}}}"
 
 
 _INTEGER_PREFIX = re.compile(r"[+-]?[0-9]+")
