@@ -13,6 +13,7 @@ from typing import Callable, Iterator, NamedTuple
 import pika
 import pytest
 from pika import exceptions as pika_errors
+from pika import spec
 from pika.adapters.blocking_connection import BlockingChannel
 
 # How long to let RabbitMQ run when a test checks that nothing more arrives (a real wait; keep it short).
@@ -21,6 +22,7 @@ SETTLE_SECONDS = 0.05
 WAIT_SECONDS = 2.0
 
 SERVER_QUEUE_NAME = re.compile(r"amq\.gen-[A-Za-z0-9_-]{22}")
+SERVER_CONSUMER_TAG = re.compile(r"amq\.ctag-[A-Za-z0-9_-]{22}")
 PIKA_CONSUMER_TAG = re.compile(r"ctag\d+\.[0-9a-f]{32}")
 
 
@@ -181,3 +183,16 @@ def routes(channel: BlockingChannel, exchange: str, routing_key: str, binding_ke
     reached = ready_count(channel, queue) == 1
     channel.queue_delete(queue)
     return reached
+
+
+def raw_consume(connection: pika.BlockingConnection, channel: BlockingChannel, queue: str, consumer_tag: str) -> list[str]:
+    """Sends Basic.Consume as given, below pika's own checks; returns the tags of the ConsumeOk replies received.
+
+    pika's `basic_consume` never sends an empty tag (it makes its own) and refuses a duplicate one before
+    sending, so this is the only way to see what the broker does in those cases.
+    """
+    replies: list[str] = []
+    channel._impl._rpc(spec.Basic.Consume(queue=queue, consumer_tag=consumer_tag),
+                       lambda frame: replies.append(frame.method.consumer_tag), [spec.Basic.ConsumeOk])
+    connection.process_data_events(time_limit=SETTLE_SECONDS)
+    return replies

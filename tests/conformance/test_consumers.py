@@ -6,10 +6,13 @@ from pika import exceptions as pika_errors
 
 from .support import (
     PIKA_CONSUMER_TAG,
+    SERVER_CONSUMER_TAG,
     Inbox,
     channel_closed,
+    connection_closed,
     not_found_queue,
     publish,
+    raw_consume,
     ready_count,
     roundtrip,
     server_queue,
@@ -50,6 +53,25 @@ def test_pika_generates_consumer_tag(amqp):
     assert PIKA_CONSUMER_TAG.fullmatch(tag), tag
     assert tag.startswith(f"ctag{channel.channel_number}.")
     assert channel.queue_declare(queue, passive=True).method.consumer_count == 1
+
+
+def test_server_generates_consumer_tag_for_empty_tag(amqp):
+    """A Basic.Consume with an empty tag gets a server tag 'amq.ctag-' plus 22 URL-safe base64 characters."""
+    connection = amqp.connect()
+    channel = connection.channel()
+    queue = server_queue(channel)
+    (tag,) = raw_consume(connection, channel, queue, "")
+    assert SERVER_CONSUMER_TAG.fullmatch(tag), tag
+
+
+def test_duplicate_consumer_tag_on_the_wire_closes_connection(amqp):
+    """A Basic.Consume reusing a tag of the same channel closes the connection with 530."""
+    connection = amqp.connect()
+    channel = connection.channel()
+    queue = server_queue(channel)
+    channel.basic_consume(queue, lambda *args: None, consumer_tag="t1")
+    with connection_closed(530, "NOT_ALLOWED - attempt to reuse consumer tag 't1'"):
+        raw_consume(connection, channel, queue, "t1")
 
 
 def test_consumer_receives_messages_published_earlier(amqp):
@@ -162,6 +184,14 @@ def test_prefetch_applies_to_consumers_created_after_qos(amqp):
     publish(channel, "", queue, *numbered(10))
     inbox.wait_for(connection, 4)
     assert sorted(inbox.by_consumer()) == [("A", "0"), ("B", "1"), ("B", "2"), ("B", "3")]
+
+
+def test_qos_accepts_largest_prefetch_count(amqp):
+    """basic_qos(prefetch_count=65535) is accepted, per consumer and global."""
+    channel = amqp.channel()
+    channel.basic_qos(prefetch_count=65535)
+    channel.basic_qos(prefetch_count=65535, global_qos=True)
+    roundtrip(channel)
 
 
 def test_basic_get_ignores_prefetch(amqp):

@@ -460,3 +460,31 @@ def test_publish_with_expiration_of_ten_years_is_accepted(amqp):
     queue = server_queue(channel)
     publish(channel, "", queue, "m", expiration="315360000000")
     roundtrip(channel)
+
+
+def test_basic_get_on_broker_closed_channel_spoils_reuse_of_its_number(amqp):
+    """basic_get on a channel the broker closed raises ChannelWrongStateError yet reaches the broker: the next
+    channel opened (reusing the number) is refused with a connection error 504."""
+    connection = amqp.connect()
+    channel = connection.channel()
+    amqp.channel(connection)
+    name = amqp.unique("missing")
+    with channel_closed(404, not_found_queue(name)):
+        channel.queue_declare(name, passive=True)
+    with pytest.raises(pika.exceptions.ChannelWrongStateError):
+        channel.basic_get(name)
+    with connection_closed(504, "CHANNEL_ERROR - expected 'channel.open'"):
+        connection.channel()
+
+
+def test_reopening_channel_after_broker_close_is_ok(amqp):
+    """After a channel closed by the broker, a new channel (reusing its number) works normally."""
+    connection = amqp.connect()
+    channel = connection.channel()
+    name = amqp.unique("missing")
+    with channel_closed(404, not_found_queue(name)):
+        channel.queue_declare(name, passive=True)
+    assert_channel_is_closed(channel)
+    reopened = connection.channel()
+    assert reopened.channel_number == channel.channel_number
+    roundtrip(reopened)
