@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import copy
 from functools import partial
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 from pika import frame, spec
 
 from memq import errors
+from memq._amqp_methods import HANDLERS, ProtocolError
 from memq._messages import EMPTY_PROPERTIES, Properties
 
 FrameLike = Union[frame.Frame, frame.ProtocolHeader]
@@ -62,15 +63,6 @@ PROPERTY_NAMES = (
 
 # Connection states.
 _AWAIT_HEADER, _AWAIT_START_OK, _AWAIT_TUNE_OK, _AWAIT_OPEN, _OPEN, _CLOSING, _CLOSED = range(7)
-
-
-class ProtocolError(Exception):
-    """A frame broke the AMQP framing rules; the session answers with a hard close."""
-
-    def __init__(self, reply_code: int, reply_text: str, class_id: int = 0, method_id: int = 0):
-        super().__init__(reply_code, reply_text)
-        self.reply_code, self.reply_text = reply_code, reply_text
-        self.class_id, self.method_id = class_id, method_id
 
 
 class _Channel:
@@ -157,7 +149,6 @@ class ServerSession:
         self._buffer = b""
         self.last_sent = 0.0
         self.last_received = 0.0
-        self._handlers = self._method_table()
         self._busy = False
 
     # ------------------------------------------------------------------ I/O surface
@@ -455,12 +446,12 @@ class ServerSession:
         if channel.publish is not None:
             raise ProtocolError(505, "UNEXPECTED_FRAME - expected content header for class 60, "
                                 "got non content header frame instead", 60, 40)
-        handler = self._handlers.get(type(method))
+        handler = HANDLERS.get(type(method))
         if handler is None:
             raise ProtocolError(540, "NOT_IMPLEMENTED - {}".format(method.NAME), *_ids(method))
         self._busy = True
         try:
-            reply = handler(channel, method)
+            reply = handler(self, channel, method)
         except errors.AMQPError as exc:
             self._amqp_error(channel, exc, method)
             return
@@ -483,6 +474,9 @@ class ServerSession:
             self._finish()
         else:
             raise ProtocolError(503, "COMMAND_INVALID - unexpected method on channel 0", *_ids(method))
+
+    def _forget_channel(self, number: int) -> None:
+        del self._channels[number]
 
     def _open_channel(self, number: int) -> None:
         if number > self.channel_max:
@@ -565,166 +559,6 @@ class ServerSession:
         self._channels[number].consumers.pop(consumer_tag, None)
         # Mirrors RabbitMQ: a server-sent basic.cancel has nowait set.
         self._send(number, spec.Basic.Cancel(consumer_tag, True))
-
-    # ------------------------------------------------------------------ method table
-
-    def _method_table(self) -> dict[type, Callable[[_Channel, Any], Any]]:
-        """Map each client method class onto its handler; handlers return the reply or None."""
-        S, B, E, Q = spec, spec.Basic, spec.Exchange, spec.Queue
-        return {
-            E.Declare: _exchange_declare, E.Delete: _exchange_delete,
-            E.Bind: _exchange_bind, E.Unbind: _exchange_unbind,
-            Q.Declare: _queue_declare, Q.Bind: _queue_bind, Q.Unbind: _queue_unbind,
-            Q.Purge: _queue_purge, Q.Delete: _queue_delete,
-            B.Qos: _basic_qos, B.Consume: self._basic_consume, B.Cancel: _basic_cancel,
-            B.Publish: _basic_publish_start, B.Get: self._basic_get,
-            B.Ack: _basic_ack, B.Reject: _basic_reject, B.Nack: _basic_nack,
-            B.Recover: _basic_recover, B.RecoverAsync: _basic_recover_async,
-            S.Confirm.Select: _confirm_select,
-            S.Tx.Select: _tx_select, S.Tx.Commit: _tx_commit, S.Tx.Rollback: _tx_rollback,
-            S.Channel.Flow: self._channel_flow, S.Channel.Close: self._channel_close,
-            S.Channel.Open: self._channel_reopen,
-        }
-
-    def _basic_consume(self, channel: _Channel, m: spec.Basic.Consume) -> Any:
-        tag = channel.core.basic_consume(
-            m.queue, partial(self._on_deliver, channel.number), auto_ack=m.no_ack,
-            exclusive=m.exclusive, consumer_tag=m.consumer_tag or None, arguments=m.arguments or None)
-        channel.consumers[tag] = m.queue
-        return None if m.nowait else spec.Basic.ConsumeOk(tag)
-
-    def _basic_get(self, channel: _Channel, m: spec.Basic.Get) -> Any:
-        got = channel.core.basic_get(m.queue, auto_ack=m.no_ack)
-        if got is None:
-            return spec.Basic.GetEmpty()
-        self._send_content(channel.number, spec.Basic.GetOk(
-            got.delivery_tag, got.redelivered, got.exchange, got.routing_key, got.message_count),
-            got.properties, got.body)
-        return None
-
-    def _channel_flow(self, channel: _Channel, m: spec.Channel.Flow) -> Any:
-        if not m.active:
-            # Mirrors RabbitMQ 3.10: channel.flow(active=false) is a connection error.
-            raise ProtocolError(540, "NOT_IMPLEMENTED - active=false", 20, 20)
-        return spec.Channel.FlowOk(True)
-
-    def _channel_close(self, channel: _Channel, m: spec.Channel.Close) -> Any:
-        del self._channels[channel.number]
-        if channel.core.is_open:
-            channel.core.close()
-        return spec.Channel.CloseOk()
-
-    def _channel_reopen(self, channel: _Channel, m: spec.Channel.Open) -> Any:
-        raise ProtocolError(504, "CHANNEL_ERROR - second 'channel.open' seen", 20, 10)
-
-
-# Handlers: each takes the channel state and the pika method, calls the core and returns the reply.
-
-def _exchange_declare(ch: _Channel, m: spec.Exchange.Declare) -> Any:
-    ch.core.exchange_declare(m.exchange, m.type, passive=m.passive, durable=m.durable,
-                             auto_delete=m.auto_delete, internal=m.internal,
-                             arguments=m.arguments or None)
-    return None if m.nowait else spec.Exchange.DeclareOk()
-
-
-def _exchange_delete(ch: _Channel, m: spec.Exchange.Delete) -> Any:
-    ch.core.exchange_delete(m.exchange, if_unused=m.if_unused)
-    return None if m.nowait else spec.Exchange.DeleteOk()
-
-
-def _exchange_bind(ch: _Channel, m: spec.Exchange.Bind) -> Any:
-    ch.core.exchange_bind(m.destination, m.source, m.routing_key, arguments=m.arguments or None)
-    return None if m.nowait else spec.Exchange.BindOk()
-
-
-def _exchange_unbind(ch: _Channel, m: spec.Exchange.Unbind) -> Any:
-    ch.core.exchange_unbind(m.destination, m.source, m.routing_key, arguments=m.arguments or None)
-    return None if m.nowait else spec.Exchange.UnbindOk()
-
-
-def _queue_declare(ch: _Channel, m: spec.Queue.Declare) -> Any:
-    ok = ch.core.queue_declare(m.queue, passive=m.passive, durable=m.durable, exclusive=m.exclusive,
-                               auto_delete=m.auto_delete, arguments=m.arguments or None)
-    if m.nowait:
-        return None
-    return spec.Queue.DeclareOk(ok.queue, ok.message_count, ok.consumer_count)
-
-
-def _queue_bind(ch: _Channel, m: spec.Queue.Bind) -> Any:
-    ch.core.queue_bind(m.queue, m.exchange, m.routing_key, arguments=m.arguments or None)
-    return None if m.nowait else spec.Queue.BindOk()
-
-
-def _queue_unbind(ch: _Channel, m: spec.Queue.Unbind) -> Any:
-    ch.core.queue_unbind(m.queue, m.exchange, m.routing_key, arguments=m.arguments or None)
-    return spec.Queue.UnbindOk()
-
-
-def _queue_purge(ch: _Channel, m: spec.Queue.Purge) -> Any:
-    count = ch.core.queue_purge(m.queue)
-    return None if m.nowait else spec.Queue.PurgeOk(count)
-
-
-def _queue_delete(ch: _Channel, m: spec.Queue.Delete) -> Any:
-    count = ch.core.queue_delete(m.queue, if_unused=m.if_unused, if_empty=m.if_empty)
-    return None if m.nowait else spec.Queue.DeleteOk(count)
-
-
-def _basic_qos(ch: _Channel, m: spec.Basic.Qos) -> Any:
-    ch.core.basic_qos(m.prefetch_size, m.prefetch_count, m.global_qos)
-    return spec.Basic.QosOk()
-
-
-def _basic_cancel(ch: _Channel, m: spec.Basic.Cancel) -> Any:
-    ch.core.basic_cancel(m.consumer_tag)
-    ch.consumers.pop(m.consumer_tag, None)
-    return None if m.nowait else spec.Basic.CancelOk(m.consumer_tag)
-
-
-def _basic_publish_start(ch: _Channel, m: spec.Basic.Publish) -> Any:
-    ch.publish = m
-    return None
-
-
-def _basic_ack(ch: _Channel, m: spec.Basic.Ack) -> Any:
-    ch.core.basic_ack(m.delivery_tag, m.multiple)
-
-
-def _basic_reject(ch: _Channel, m: spec.Basic.Reject) -> Any:
-    ch.core.basic_reject(m.delivery_tag, m.requeue)
-
-
-def _basic_nack(ch: _Channel, m: spec.Basic.Nack) -> Any:
-    ch.core.basic_nack(m.delivery_tag, m.multiple, m.requeue)
-
-
-def _basic_recover(ch: _Channel, m: spec.Basic.Recover) -> Any:
-    ch.core.basic_recover(m.requeue)
-    return spec.Basic.RecoverOk()
-
-
-def _basic_recover_async(ch: _Channel, m: spec.Basic.RecoverAsync) -> Any:
-    ch.core.basic_recover(m.requeue)
-
-
-def _confirm_select(ch: _Channel, m: spec.Confirm.Select) -> Any:
-    ch.core.confirm_delivery()
-    return None if m.nowait else spec.Confirm.SelectOk()
-
-
-def _tx_select(ch: _Channel, m: spec.Tx.Select) -> Any:
-    ch.core.tx_select()
-    return spec.Tx.SelectOk()
-
-
-def _tx_commit(ch: _Channel, m: spec.Tx.Commit) -> Any:
-    ch.core.tx_commit()
-    return spec.Tx.CommitOk()
-
-
-def _tx_rollback(ch: _Channel, m: spec.Tx.Rollback) -> Any:
-    ch.core.tx_rollback()
-    return spec.Tx.RollbackOk()
 
 
 def _is_hard(exc: BaseException) -> bool:
