@@ -237,7 +237,7 @@ class VirtualIOLoop:
         meaningful = [self._next_deadline(self._timers), hub.clock.next_deadline()]
         for connection in hub.background:
             loop = _loop_of(connection)
-            if loop is not None and loop is not self:
+            if loop is not None and loop is not self and loop not in hub.polling:
                 meaningful.append(loop._next_deadline(loop._timers))
         live = [deadline for deadline in meaningful if deadline is not None]
         if not live:
