@@ -155,9 +155,14 @@ class Inbox:
         return [(d.consumer_tag, d.body) for d in self.deliveries]
 
     def wait_for(self, connection: pika.BlockingConnection, count: int) -> None:
-        """Runs the connection until at least `count` deliveries arrived, then lets it settle."""
+        """Runs the connection until at least `count` deliveries arrived."""
         wait_until(connection, lambda: len(self.deliveries) >= count)
+
+    def wait_for_exactly(self, connection: pika.BlockingConnection, count: int) -> None:
+        """Runs the connection until `count` deliveries arrived, then a little longer to catch any extra one."""
+        self.wait_for(connection, count)
         settle(connection)
+        assert len(self.deliveries) == count, self.by_consumer()
 
 
 def wait_until(connection: pika.BlockingConnection, condition: Callable[[], bool]) -> None:

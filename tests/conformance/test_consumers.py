@@ -123,7 +123,7 @@ def test_prefetch_limits_each_consumer(amqp):
     inbox = Inbox()
     consumers(channel, queue, inbox, "A", "B")
     publish(channel, "", queue, *numbered(10))
-    inbox.wait_for(connection, 4)
+    inbox.wait_for_exactly(connection, 4)
     assert sorted(inbox.by_consumer()) == [("A", "0"), ("A", "2"), ("B", "1"), ("B", "3")]
     assert ready_count(channel, queue) == 6
 
@@ -137,9 +137,9 @@ def test_prefetch_lets_one_more_through_per_ack(amqp):
     inbox = Inbox()
     consumers(channel, queue, inbox, "A")
     publish(channel, "", queue, *numbered(5))
-    inbox.wait_for(connection, 2)
+    inbox.wait_for_exactly(connection, 2)
     channel.basic_ack(inbox.deliveries[0].delivery_tag)
-    inbox.wait_for(connection, 3)
+    inbox.wait_for_exactly(connection, 3)
     assert [d.body for d in inbox.deliveries] == ["0", "1", "2"]
 
 
@@ -152,8 +152,7 @@ def test_global_prefetch_is_shared_by_channel_consumers(amqp):
     inbox = Inbox()
     consumers(channel, queue, inbox, "A", "B")
     publish(channel, "", queue, *numbered(10))
-    inbox.wait_for(connection, 3)
-    assert len(inbox) == 3
+    inbox.wait_for_exactly(connection, 3)
     assert ready_count(channel, queue) == 7
 
 
@@ -167,7 +166,7 @@ def test_per_consumer_and_global_prefetch_combine(amqp):
     inbox = Inbox()
     consumers(channel, queue, inbox, "A", "B", "C", "D")
     publish(channel, "", queue, *numbered(10))
-    inbox.wait_for(connection, 3)
+    inbox.wait_for_exactly(connection, 3)
     assert sorted(inbox.by_consumer()) == [("A", "0"), ("B", "1"), ("C", "2")]
 
 
@@ -182,7 +181,7 @@ def test_prefetch_applies_to_consumers_created_after_qos(amqp):
     channel.basic_qos(prefetch_count=3)
     consumers(channel, queue, inbox, "B")
     publish(channel, "", queue, *numbered(10))
-    inbox.wait_for(connection, 4)
+    inbox.wait_for_exactly(connection, 4)
     assert sorted(inbox.by_consumer()) == [("A", "0"), ("B", "1"), ("B", "2"), ("B", "3")]
 
 
