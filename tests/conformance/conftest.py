@@ -21,6 +21,7 @@ from typing import Iterator
 import pika
 import pytest
 from pika import exceptions as pika_errors
+from pika.adapters.blocking_connection import BlockingChannel
 
 RABBITMQ_HOST = "127.0.0.1"
 RABBITMQ_PORT = 5672
@@ -48,7 +49,7 @@ class Target:
         self._connections.append(connection)
         return connection
 
-    def channel(self, connection: pika.BlockingConnection | None = None) -> pika.adapters.blocking_connection.BlockingChannel:
+    def channel(self, connection: pika.BlockingConnection | None = None) -> BlockingChannel:
         """A channel in publisher-confirm mode, on `connection` or on a new connection.
 
         With confirms, `basic_publish` returns once the queues have the message; without them a count read

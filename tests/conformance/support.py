@@ -190,7 +190,8 @@ def routes(channel: BlockingChannel, exchange: str, routing_key: str, binding_ke
     return reached
 
 
-def raw_consume(connection: pika.BlockingConnection, channel: BlockingChannel, queue: str, consumer_tag: str) -> list[str]:
+def raw_consume(connection: pika.BlockingConnection, channel: BlockingChannel, queue: str,
+                consumer_tag: str) -> list[str]:
     """Sends Basic.Consume as given, below pika's own checks; returns the tags of the ConsumeOk replies received.
 
     pika's `basic_consume` never sends an empty tag (it makes its own) and refuses a duplicate one before

@@ -377,7 +377,8 @@ def test_queue_declare_with_dead_letter_exchange_of_wrong_type_fails(amqp):
     """A non-string x-dead-letter-exchange closes the channel with 406 'invalid type'."""
     channel = amqp.channel()
     name = amqp.unique("q")
-    text = f"PRECONDITION_FAILED - invalid type 'signedint' for arg 'x-dead-letter-exchange' in queue '{name}' in vhost '/'"
+    text = ("PRECONDITION_FAILED - invalid type 'signedint' for arg 'x-dead-letter-exchange' "
+            f"in queue '{name}' in vhost '/'")
     with channel_closed(406, text):
         channel.queue_declare(name, auto_delete=True, arguments={"x-dead-letter-exchange": 5})
 

@@ -250,7 +250,7 @@ def test_unroutable_message_is_dropped_silently(amqp):
 
 
 def test_mandatory_unroutable_message_is_returned_with_no_route(amqp):
-    """On a confirm-mode channel, an unroutable mandatory message makes basic_publish raise UnroutableError (312 NO_ROUTE)."""
+    """On a confirm-mode channel, basic_publish of an unroutable mandatory message raises UnroutableError (312)."""
     channel = amqp.channel()
     key = amqp.unique("no-binding")
     with pytest.raises(pika_errors.UnroutableError) as info:
