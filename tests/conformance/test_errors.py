@@ -489,3 +489,17 @@ def test_reopening_channel_after_broker_close_is_ok(amqp):
     reopened = connection.channel()
     assert reopened.channel_number == channel.channel_number
     roundtrip(reopened)
+
+
+@pytest.mark.parametrize("where", ["queue-argument", "header"])
+def test_float_field_value_is_refused_by_pika(amqp, where):
+    """pika cannot encode a float in a field table: it raises UnsupportedAMQPFieldException and sends nothing."""
+    channel = amqp.channel()
+    queue = server_queue(channel)
+    with pytest.raises(pika.exceptions.UnsupportedAMQPFieldException):
+        if where == "header":
+            publish(channel, "", queue, "m", headers={"a": 1.5})
+        else:
+            channel.queue_declare(amqp.unique("q"), auto_delete=True, arguments={"x-message-ttl": 1.5})
+    assert channel.is_open
+    roundtrip(channel)
