@@ -32,6 +32,21 @@ def _check_frame_size(session: ServerSession) -> None:
             raise ValueError(f"frame of {size} bytes announced, frame_max is {session.frame_max}")
 
 
+def feed(session: ServerSession, data: bytes) -> str | None:
+    """Give a client's bytes to its session; on a frame it cannot parse, drop the connection.
+
+    Mirrors RabbitMQ: a malformed or oversized frame resets that socket; other connections are
+    untouched. Returns what was wrong, or None.
+    """
+    try:
+        session.receive_data(data)
+        _check_frame_size(session)
+    except Exception as error:  # noqa: BLE001 - whatever the bytes, only this connection ends
+        session.connection_lost()
+        return repr(error)
+    return None
+
+
 class _Client(asyncio.Protocol):
     """One client socket: bytes in to its session, the session's bytes out."""
 
@@ -57,13 +72,9 @@ class _Client(asyncio.Protocol):
                     self.transport.write(PROTOCOL_HEADER)
                     self.transport.close()
                 return
-        try:
-            self.session.receive_data(data)
-            _check_frame_size(self.session)
-        except Exception as error:  # noqa: BLE001 - a malformed frame ends this connection only
-            # Mirrors RabbitMQ: a frame it cannot parse resets the socket.
-            self.server.log(f"closing a connection after a malformed frame: {error!r}")
-            self.session.connection_lost()
+        problem = feed(self.session, data)
+        if problem is not None:
+            self.server.log(f"closing a connection after a malformed frame: {problem}")
             if self.transport is not None:
                 self.transport.abort()
         self.server.pump()
