@@ -101,19 +101,19 @@ class RabbitMQ(Target):
             return
         connection = self._open()
         try:
+            channel = connection.channel()
             for name in self.declared:
                 for attempt in range(20):
                     try:
-                        channel = connection.channel()
                         channel.queue_delete(name)
                         channel.exchange_delete(name)
-                        channel.close()
                         break
                     except pika_errors.ChannelClosedByBroker as error:
                         # An exclusive queue whose connection just closed can still be locked for a moment.
                         if error.reply_code != 405 or attempt == 19:
                             raise
                         time.sleep(0.01)
+                        channel = connection.channel()
         finally:
             connection.close()
 
@@ -178,6 +178,7 @@ def amqp(request: pytest.FixtureRequest) -> Iterator[Target]:
                 yield target
             finally:
                 target.close_connections()
+        broker.check_invariants()
     else:
         _require_rabbitmq()
         target = RabbitMQ()
