@@ -57,6 +57,10 @@ __all__ = [
     "settle",
 ]
 
+#: Timers this close after a wait's deadline still fire before it ends: Celery carries ETAs as ISO
+#: strings with microsecond precision, so `countdown=10` then `get(timeout=10)` may differ by 1 µs.
+_SLACK = 1e-6
+
 #: Longest run of timer jumps a wait without a timeout may make before it gives up with `Stalled`.
 MAX_JUMPS = 200_000
 
@@ -159,7 +163,7 @@ def run_until(
             return True
         now = clock.now()
         nxt = clock.next_deadline()
-        if deadline is not None and (nxt is None or nxt > deadline):
+        if deadline is not None and (nxt is None or nxt > deadline + _SLACK):
             if now >= deadline:
                 return False
             clock.advance_to(deadline)
