@@ -15,8 +15,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from celery import _state as celery_state
 from celery import signals
 from celery.contrib.testing.worker import TestWorkController
+from celery.result import _set_task_join_will_block
 from celery.worker import state as worker_state
 from kombu.serialization import dumps
 
@@ -61,6 +63,7 @@ class ThreadDriver:
         self._threads: list[threading.Thread] = []
         self._saved_conf: dict[str, Any] = {}
         self._saved_consume_from: Any = None
+        self._saved_apps: tuple[Any, Any] = (None, None)
         self._receivers: list[tuple[Any, Callable[..., Any]]] = []
         self._consumed: set[str] = set()
         self.attached = False
@@ -77,7 +80,9 @@ class ThreadDriver:
                     result_backend=RESULT_BACKEND, task_always_eager=False)
         self._reset_app()
         app.finalize(auto=True)
+        self._saved_apps = (celery_state.default_app, celery_state._tls.current_app)
         app.set_current()
+        app.set_default()  # the worker threads run tasks with the default app, as celery.contrib.testing does
         self._saved_consume_from = dict(app.amqp.queues.consume_from)
         self._connect_signals()
         self.attached = True
@@ -101,6 +106,9 @@ class ThreadDriver:
             self.beat = None
         worker_state.should_terminate = 0
         try:
+            with contextlib.suppress(Exception):
+                # A control message wakes each worker's event loop, which then sees should_terminate.
+                self.app.control.broadcast("ping", destination=list(self.workers), reply=False)
             for thread in self._threads:
                 thread.join(10)
         finally:
@@ -115,6 +123,7 @@ class ThreadDriver:
             app.amqp.queues._consume_from = self._saved_consume_from
         app.conf.update({k: v for k, v in self._saved_conf.items() if v is not _MISSING})
         self._reset_app()
+        celery_state.default_app, celery_state._tls.current_app = self._saved_apps
 
     def __enter__(self) -> "ThreadDriver":
         return self
@@ -123,7 +132,18 @@ class ThreadDriver:
         self.detach()
 
     def _reset_app(self) -> None:
+        """Drop the app's and kombu's cached pools for this URL (a stopped worker closes them)."""
+        from kombu import Connection, pools
+
         app = self.app
+        uri = Connection(self.url).as_uri()
+        for group in (pools.producers, pools.connections):
+            for key, pool in list(group.items()):
+                connection = getattr(getattr(pool, "connections", pool), "connection", None)
+                if connection is not None and connection.as_uri() == uri:
+                    with contextlib.suppress(Exception):
+                        pool.force_close_all()
+                    dict.__delitem__(group, key)
         with contextlib.suppress(Exception):
             if app._pool is not None:
                 app._pool.force_close_all()
@@ -152,6 +172,7 @@ class ThreadDriver:
         thread = threading.Thread(target=worker.start, name=f"celery-{name}", daemon=True)
         thread.start()
         worker.ensure_started()
+        _set_task_join_will_block(False)  # the test thread is not a worker: result.get() is allowed
         self._threads.append(thread)
         self.workers[name] = worker
         return worker
