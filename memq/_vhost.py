@@ -153,6 +153,7 @@ class VHost:
             if queue is None:
                 raise reply("no_queue", queue=name, vhost=self.name)
             self.check_exclusive(queue, connection)
+            self.broker.queue_used(queue)
             return queue
         if name == "":
             name = self._generated_name("amq.gen-")
@@ -162,6 +163,7 @@ class VHost:
         existing = self.queues.get(name)
         if existing is not None:
             self._queue_equivalent(existing, durable, auto_delete, owner, arguments, connection)
+            self.broker.queue_used(existing)
             return existing
         dlx = arguments.get("x-dead-letter-exchange")
         if dlx is not None and not isinstance(dlx, str):
