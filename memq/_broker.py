@@ -283,6 +283,8 @@ class Broker(Lifecycle, Inspection):
         queue.requeue(entry)
         self.entry_added(queue, entry)
         self._record(ev.Requeued, entry.message.mid, queue.name)
+        if entry.expires_at is not None and entry.expires_at <= self.clock._now:
+            self.expire_head(queue)  # Mirrors RabbitMQ: back at the head past its TTL, it expires at once
         if queue.consumers:
             self._pending[queue] = None
 
