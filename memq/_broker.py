@@ -322,7 +322,7 @@ class Broker(Lifecycle, Inspection):
             consumer = queue.next_consumer()
             if consumer is None:
                 break
-            self.expire_head(queue)
+            self.expire_head(queue, delivering=True)
             entry = queue.pop()
             if entry is None:
                 break
@@ -334,6 +334,8 @@ class Broker(Lifecycle, Inspection):
                     self._pending[queue] = None
                 raise
             delivered += 1
+        if queue._ready and not queue.deleted:
+            self.expire_head(queue)  # TTL-0 entries no consumer could take
         return delivered
 
     # --- deletion and closing ------------------------------------------------------------------

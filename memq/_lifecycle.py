@@ -93,11 +93,12 @@ class Lifecycle:
         if own is not None:
             ttl = own if ttl is None else min(ttl, own)
         if ttl is not None:
-            if ttl == 0 and not any(c.has_capacity() for c in queue.consumers):
+            if ttl == 0 and not _deliverable_at_once(queue, entry):
                 self.enqueued += 1
                 self.dead_letter_or_drop(queue, entry, "expired")
                 return TAKEN
-            entry.expires_at = None if ttl == 0 else self.clock._now + ttl / 1000.0
+            entry.expires_at = self.clock._now + ttl / 1000.0
+            entry.zero_ttl = ttl == 0
         max_length = arguments.get("x-max-length")
         max_bytes = arguments.get("x-max-length-bytes")
         if max_length is None and max_bytes is None:
@@ -141,13 +142,19 @@ class Lifecycle:
 
     # --- message TTL ---------------------------------------------------------------------------
 
-    def expire_head(self: "Broker", queue: Queue) -> None:  # type: ignore[misc]
-        """Expire entries at the head whose time has come."""
+    def expire_head(self: "Broker", queue: Queue, delivering: bool = False) -> None:  # type: ignore[misc]
+        """Expire entries at the head whose time has come.
+
+        `delivering`: a consumer is about to take the head, so a TTL-0 entry that arrived at this
+        very instant is spared (Mirrors RabbitMQ: TTL 0 means "deliver at once or expire").
+        """
         now = self.clock._now
         expired = False
         while True:
             head = queue.peek()
             if head is None or head.expires_at is None or head.expires_at > now:
+                break
+            if delivering and head.zero_ttl and head.expires_at == now:
                 break
             queue.pop()
             expired = True
@@ -302,6 +309,23 @@ class Lifecycle:
             target = timer.args[0] if timer.args else None
             if isinstance(target, Queue):
                 assert not target.deleted, f"{timer} points at deleted {target}"
+
+
+def _deliverable_at_once(queue: Queue, entry: Entry) -> bool:
+    """Whether consumers have room for `entry` after the ready entries that go before it."""
+    ahead = sum(len(level) for level in queue._levels[entry.priority:])
+    rooms: dict[int, list[Any]] = {}  # per channel: [its global room, its consumers' room]
+    for consumer in queue.consumers:
+        if consumer.auto_ack:
+            return True
+        channel = consumer.channel
+        room = consumer.prefetch - consumer.unacked if consumer.prefetch else ahead + 1
+        if id(channel) not in rooms:
+            global_room = (channel.global_prefetch - channel.global_unacked if channel.global_prefetch
+                           else ahead + 1)
+            rooms[id(channel)] = [global_room, 0]
+        rooms[id(channel)][1] += max(room, 0)
+    return ahead < sum(min(limit, room) for limit, room in rooms.values())
 
 
 def _dead_letter_properties(message: Message, queue: Queue, reason: str, now: float,

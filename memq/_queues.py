@@ -31,7 +31,9 @@ __all__ = ["Entry", "Consumer", "Queue"]
 class Entry:
     """A message's place in one queue."""
 
-    __slots__ = ("message", "seq", "redelivered", "priority", "expires_at", "delivery_count", "deaths")
+    __slots__ = (
+        "message", "seq", "redelivered", "priority", "expires_at", "delivery_count", "deaths", "zero_ttl",
+    )
 
     def __init__(self, message: "Message", seq: int, priority: int = 0) -> None:
         self.message = message
@@ -39,6 +41,7 @@ class Entry:
         self.redelivered = False
         self.priority = priority
         self.expires_at: float | None = None
+        self.zero_ttl = False  # TTL 0: may be delivered at the instant it arrived, else it expires
         self.delivery_count = 0
         self.deaths: Any = None
 
