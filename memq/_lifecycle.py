@@ -342,7 +342,7 @@ def _dead_letter_properties(message: Message, queue: Queue, reason: str, now: fl
         death = {"count": 0, "reason": reason, "queue": queue.name,
                  "time": datetime.datetime.fromtimestamp(int(now), datetime.timezone.utc).replace(tzinfo=None),
                  "exchange": message.exchange, "routing-keys": routing_keys}
-        if reason == "expired" and properties.expiration is not None:
+        if properties.expiration is not None:
             death["original-expiration"] = properties.expiration
     death["count"] += 1
     deaths.insert(0, death)
@@ -350,8 +350,7 @@ def _dead_letter_properties(message: Message, queue: Queue, reason: str, now: fl
     for key, value in (("x-first-death-reason", reason), ("x-first-death-queue", queue.name),
                        ("x-first-death-exchange", message.exchange)):
         headers.setdefault(key, value)
-    expiration = None if reason == "expired" else properties.expiration
-    return properties.replace(headers=headers, expiration=expiration)
+    return properties.replace(headers=headers, expiration=None)
 
 
 def _is_cycle(queue_name: str, deaths: list[dict]) -> bool:
