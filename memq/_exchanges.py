@@ -2,12 +2,13 @@
 
 Mirrors RabbitMQ: direct routing is a dict lookup, topic routing walks a trie of binding words
 (`*` one word, `#` zero or more; the empty key has no words), headers routing compares binding
-arguments with message headers by type class and value. Cost: direct O(1), fanout O(bindings),
-topic O(words in the routing key) in the common case, headers O(bindings).
+arguments with message headers as Erlang terms (see `headers_match`). Cost: direct O(1), fanout
+O(bindings), topic O(words in the routing key) in the common case, headers O(bindings).
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import decimal
 import enum
@@ -143,29 +144,36 @@ def _topic_match(node: _TopicNode, words: list[str], i: int, found: list[Binding
 _X_MATCH_KINDS = ("all", "any", "all-with-x", "any-with-x")
 
 
-def _type_class(value: Any) -> str:
-    """RabbitMQ's type class of a field value: integers of every width compare equal, and so on."""
+def _field(value: Any) -> tuple[str, Any]:
+    """A field value as RabbitMQ holds it once pika has encoded it: its AMQP type and its Erlang value.
+
+    The Erlang value is written as a Python value that compares as Erlang's `==` does: a longstr and a
+    byte array are both binaries (bytes); a timestamp is its whole seconds (an int); integers and floats
+    compare as numbers; true, false and void are atoms (str), equal to nothing else; a decimal is a tuple,
+    equal only to a decimal of the same value; a table is a list of (key, type, value) in its order, an
+    array a list of (type, value), so the values inside keep their types (and `{}` equals `[]`).
+    """
     if value is None:
-        return "void"
+        return "void", "undefined"
     if isinstance(value, bool):
-        return "bool"
+        return "bool", "true" if value else "false"
     if isinstance(value, int):
-        return "int"
+        return "int", value
     if isinstance(value, float):
-        return "float"
+        return "double", value
     if isinstance(value, str):
-        return "longstr"
+        return "longstr", value.encode("utf-8")
     if isinstance(value, (bytes, bytearray)):
-        return "binary"
+        return "binary", bytes(value)
     if isinstance(value, decimal.Decimal):
-        return "decimal"
+        return "decimal", ("decimal", value)
     if isinstance(value, datetime.datetime):
-        return "timestamp"
+        return "timestamp", calendar.timegm(value.utctimetuple())
     if isinstance(value, dict):
-        return "table"
+        return "table", [(key, *_field(item)) for key, item in value.items()]
     if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
+        return "array", [_field(item) for item in value]
+    return type(value).__name__, value
 
 
 def headers_match(binding_args: dict, headers: dict | None) -> bool:
@@ -173,7 +181,9 @@ def headers_match(binding_args: dict, headers: dict | None) -> bool:
 
     Mirrors RabbitMQ 3.10: `x-match` is `all` (default), `any`, `all-with-x` or `any-with-x`;
     binding keys starting with `x-` take part only in the `-with-x` kinds; a binding value of
-    None (void) matches any value of a present header.
+    None (void) matches any value of a present header. Values compare as Erlang terms, without their
+    top-level type: `"a"` matches `b"a"`, `1000` a timestamp of 1000 s; `1` does not match `True` or `"1"`,
+    and `[1]` does not match `[True]` (values inside arrays and tables keep their types).
     """
     kind = binding_args.get("x-match", "all")
     with_x = kind.endswith("-with-x")
@@ -188,7 +198,7 @@ def headers_match(binding_args: dict, headers: dict | None) -> bool:
         actual = headers[key]
         if expected is None:
             any_match = True
-        elif _type_class(expected) == _type_class(actual) and expected == actual:
+        elif _field(expected)[1] == _field(actual)[1]:
             any_match = True
         else:
             all_match = False
