@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,16 +51,13 @@ def test_monday_crontab_in_madrid_across_dst(memq_celery: Any) -> None:
     assert utc_hours == [6, 6, 5, 5]  # CET until 2031-03-30, CEST after
 
 
-def test_hourly_entry_for_thirty_days_is_fast(memq_celery: Any) -> None:
-    """720 hourly runs over 30 virtual days take well under a second of CPU time."""
+def test_hourly_entry_runs_720_times_in_thirty_days(memq_celery: Any) -> None:
+    """An hourly crontab entry runs 720 times over 30 virtual days (its cost is measured in benchmarks/)."""
     notes = make_app(beat_schedule={"hourly": {"task": "notes.add", "schedule": crontab(minute=0),
                                                "args": (1, 2)}})
     driver = memq_celery(notes.app, beat=True)
-    began = time.process_time()
     driver.advance(timedelta(days=30))
-    elapsed = time.process_time() - began
     assert len(driver.tasks.named("notes.add")) == 720
-    assert elapsed < 3.0  # CPU seconds: about 0.6 idle; the bound only catches regressions
 
 
 def test_ties_are_sent_in_name_order(memq_celery: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -61,22 +60,8 @@ def test_get_with_nothing_to_run_stalls() -> None:
             result.get()
 
 
-def test_fixture_setup_and_teardown_are_fast(memq_celery: Any) -> None:
-    """Attaching and detaching an app costs a few milliseconds."""
-    notes = make_app()
-    memq_celery(notes.app).detach()
-    began = time.process_time()
-    for _ in range(10):
-        driver = memq.celery.attach(notes.app, memq.Broker(start=START))
-        driver.detach()
-    assert (time.process_time() - began) / 10 < 0.05
-
-
-def test_throughput(driver: Any, notes: Any) -> None:
-    """Hundreds of tasks go through publish, worker, tracer and backend quickly."""
-    began = time.process_time()
+def test_five_hundred_tasks_all_run(driver: Any, notes: Any) -> None:
+    """Five hundred queued tasks all run through publish, worker, tracer and backend (speed: benchmarks/)."""
     results = [notes.add.delay(i, i) for i in range(500)]
     driver.run_until_idle()
-    elapsed = time.process_time() - began
-    assert results[-1].get() == 998
-    assert 500 / elapsed > 150  # about 1,300/s idle; the bound only catches regressions
+    assert [r.get() for r in results] == [2 * i for i in range(500)]
