@@ -104,7 +104,8 @@ class Lifecycle:
         if max_length is None and max_bytes is None:
             return ADMIT
         overflow = arguments.get("x-overflow", "drop-head")
-        if overflow != "drop-head" and self._full(queue, 1, len(entry.message.body)):
+        room = _room(queue, queue.message_count)
+        if overflow != "drop-head" and self._full(queue, 1, len(entry.message.body), room):
             if overflow == "reject-publish-dlx":
                 self.enqueued += 1
                 self.dead_letter_or_drop(queue, entry, "maxlen")
@@ -113,19 +114,28 @@ class Lifecycle:
             return REFUSE
         return ADMIT
 
-    def _full(self: "Broker", queue: Queue, extra: int, extra_bytes: int) -> bool:  # type: ignore[misc]
+    def _full(self: "Broker", queue: Queue, extra: int, extra_bytes: int, room: int) -> bool:  # type: ignore[misc]
+        """Whether the entries no consumer can take now (those after the first `room`), plus `extra`, break a limit.
+
+        Mirrors RabbitMQ, which delivers an arriving message at once when a consumer has room and
+        counts only the messages left waiting against `x-max-length` and `x-max-length-bytes`.
+        """
         max_length = queue.arguments.get("x-max-length")
         max_bytes = queue.arguments.get("x-max-length-bytes")
-        if max_length is not None and queue.message_count + extra > max_length:
+        count, size = _waiting(queue, room)
+        if max_length is not None and count + extra > max_length:
             return True
-        return max_bytes is not None and queue.ready_bytes + extra_bytes > max_bytes
+        return max_bytes is not None and size + extra_bytes > max_bytes
 
     def entry_added(self: "Broker", queue: Queue, entry: Entry) -> None:  # type: ignore[misc]
         """After an entry joined the ready list: enforce drop-head, watch the head's expiry."""
         if "x-max-length" in queue.arguments or "x-max-length-bytes" in queue.arguments:
             if queue.arguments.get("x-overflow", "drop-head") == "drop-head":
-                while self._full(queue, 0, 0):
-                    head = queue.pop()
+                # An arriving entry may go straight to a consumer with room; a requeued one is
+                # counted first (RabbitMQ drops the head before it delivers again).
+                room = 0 if entry.redelivered else _room(queue, queue.message_count)
+                while self._full(queue, 0, 0, room):
+                    head = queue.pop_at(room)
                     if head is None:
                         break
                     self.dead_letter_or_drop(queue, head, "maxlen")
@@ -311,21 +321,41 @@ class Lifecycle:
                 assert not target.deleted, f"{timer} points at deleted {target}"
 
 
+def _room(queue: Queue, enough: int) -> int:
+    """How many ready entries the queue's consumers could take right now, counting up to `enough`."""
+    rooms: dict[int, list[int]] = {}  # per channel: [its global room, its consumers' room]
+    for consumer in queue.consumers:
+        if consumer.auto_ack:
+            return enough
+        channel = consumer.channel
+        room = consumer.prefetch - consumer.unacked if consumer.prefetch else enough
+        if id(channel) not in rooms:
+            global_room = (channel.global_prefetch - channel.global_unacked if channel.global_prefetch
+                           else enough)
+            rooms[id(channel)] = [global_room, 0]
+        rooms[id(channel)][1] += max(room, 0)
+    return min(enough, sum(max(min(limit, room), 0) for limit, room in rooms.values()))
+
+
+def _waiting(queue: Queue, room: int) -> tuple[int, int]:
+    """Count and body bytes of the ready entries after the first `room` (those left waiting)."""
+    count = queue.message_count
+    if room >= count:
+        return 0, 0
+    if room <= 0:
+        return count, queue.ready_bytes
+    taken = 0
+    for index, entry in enumerate(queue.entries()):
+        if index == room:
+            break
+        taken += len(entry.message.body)
+    return count - room, queue.ready_bytes - taken
+
+
 def _deliverable_at_once(queue: Queue, entry: Entry) -> bool:
     """Whether consumers have room for `entry` after the ready entries that go before it."""
     ahead = sum(len(level) for level in queue._levels[entry.priority:])
-    rooms: dict[int, list[Any]] = {}  # per channel: [its global room, its consumers' room]
-    for consumer in queue.consumers:
-        if consumer.auto_ack:
-            return True
-        channel = consumer.channel
-        room = consumer.prefetch - consumer.unacked if consumer.prefetch else ahead + 1
-        if id(channel) not in rooms:
-            global_room = (channel.global_prefetch - channel.global_unacked if channel.global_prefetch
-                           else ahead + 1)
-            rooms[id(channel)] = [global_room, 0]
-        rooms[id(channel)][1] += max(room, 0)
-    return ahead < sum(min(limit, room) for limit, room in rooms.values())
+    return _room(queue, ahead + 1) > ahead
 
 
 def _dead_letter_properties(message: Message, queue: Queue, reason: str, now: float,

@@ -181,6 +181,20 @@ class Queue:
                 return entry
         return None
 
+    def pop_at(self, index: int) -> Entry | None:
+        """Take the entry `index` places from the head in delivery order (0: the head), or None."""
+        if index == 0:
+            return self.pop()
+        for level in reversed(self._levels):
+            if index < len(level):
+                entry = level[index]
+                del level[index]
+                self._ready -= 1
+                self.ready_bytes -= len(entry.message.body)
+                return entry
+            index -= len(level)
+        return None
+
     def pop_tail(self) -> Entry | None:
         """Take the entry that would be delivered last (lowest priority, newest), or None."""
         for level in self._levels:
