@@ -67,8 +67,10 @@ class Broker(Lifecycle, Inspection):
                  trace: bool = True) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
-        self.clock = VirtualClock(_epoch(start), on_idle=self.run_until_idle)
+        self.clock = VirtualClock(_epoch(start), on_idle=self.settle)
         self.trace = ev.Trace(enabled=trace)
+        self._trace_now: float | None = None
+        self._trace_time = 0.0
         self.vhosts: dict[str, VHost] = {}
         self.users: dict[str, str] = {"guest": "guest"}
         self.connections: list[Connection] = []
@@ -76,6 +78,8 @@ class Broker(Lifecycle, Inspection):
         self._mid = 0
         self._pending: dict[Queue, None] = {}
         self._dispatching = False
+        self._pumps: list[Callable[[], bool]] = []
+        self._settling = False
         self.fates: dict[str, int] = dict.fromkeys(ev_fates(), 0)
         self.enqueued = 0
         self.published = 0
@@ -115,8 +119,13 @@ class Broker(Lifecycle, Inspection):
     # --- the trace -----------------------------------------------------------------------------
 
     def _record(self, cls: type, *args: Any) -> None:
-        if self.trace.enabled:
-            self.trace._raw.append((cls, self.clock._now - self.clock.start, *args))
+        trace = self.trace
+        if trace.enabled:
+            now = self.clock._now
+            if now != self._trace_now:  # the records of one instant share one time object
+                self._trace_now = now
+                self._trace_time = now - self.clock.start
+            trace._raw.append((cls, self._trace_time, *args))
 
     def _count_settled(self, fate: str) -> None:
         self.fates[fate] += 1
@@ -139,7 +148,8 @@ class Broker(Lifecycle, Inspection):
             vhost, routing_key, channel)
         accepted = True
         if queues:
-            self._record(ev.Routed, message.mid, tuple(q.name for q in queues))
+            if self.trace.enabled:
+                self._record(ev.Routed, message.mid, tuple([q.name for q in queues]))
             for queue in queues:
                 accepted = self._enqueue(queue, message) and accepted
         else:
@@ -249,7 +259,7 @@ class Broker(Lifecycle, Inspection):
     def _settle_many(self, channel: Channel, items: list[tuple[int, Unacked]], how: str,
                      requeue: bool) -> None:
         """Settle deliveries taken out of a channel's unacked table: ack, nack, reject or requeue."""
-        event = {"ack": ev.Acked, "nack": ev.Nacked, "reject": ev.Rejected}.get(how)
+        event = _SETTLE_EVENTS.get(how)
         pending = self._pending
         for tag, item in items:
             entry, queue, consumer = item.entry, item.queue, item.consumer
@@ -315,6 +325,72 @@ class Broker(Lifecycle, Inspection):
         finally:
             self._dispatching = False
         return delivered
+
+    def add_pump(self, pump: Callable[[], bool]) -> None:
+        """Let `pump()` do one unit of outside work (a simulated worker's step) whenever the broker settles.
+
+        `pump()` returns whether it did anything; `settle()` calls the pumps, in the order they were
+        added, until none does.
+        """
+        self._pumps.append(pump)
+
+    def remove_pump(self, pump: Callable[[], bool]) -> None:
+        """Undo `add_pump` (removing a pump that is not there does nothing)."""
+        if pump in self._pumps:
+            self._pumps.remove(pump)
+
+    def settle(self) -> None:
+        """Run everything that can happen at this virtual instant: deliveries, then the pumps, until quiet.
+
+        The clock calls it before each timer and after the last. Called from inside a pump, it only
+        delivers (a pump is never re-entered).
+        """
+        self.run_until_idle()
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            progressed = True
+            while progressed:
+                progressed = False
+                for pump in list(self._pumps):
+                    if pump():
+                        progressed = True
+                self.run_until_idle()
+        finally:
+            self._settling = False
+
+    def run_until(self, predicate: Callable[[], bool], timeout: float | None = None,
+                  describe: Callable[[], str] | None = None, slack: float = 0.0,
+                  max_jumps: int = 200_000) -> bool:
+        """Run the simulation until `predicate()` holds or `timeout` virtual seconds have passed.
+
+        Time jumps from timer to timer, settling at each instant; returns the final `predicate()`.
+        Timers at most `slack` seconds past the deadline still fire before it ends.
+
+        Raises:
+            errors.Stalled: `timeout` is None and nothing is left that could make `predicate()` true
+                (no timer is left, or `max_jumps` timers fired, e.g. only recurring heartbeats).
+        """
+        clock = self.clock
+        deadline = None if timeout is None else clock.now() + max(timeout, 0)
+        jumps = 0
+        while True:
+            self.settle()
+            if predicate():
+                return True
+            now, upcoming = clock.now(), clock.next_deadline()
+            if deadline is not None and (upcoming is None or upcoming > deadline + slack):
+                if now >= deadline:
+                    return False
+                clock.advance_to(deadline)
+                continue
+            jumps += 1
+            if upcoming is None or jumps > max_jumps:
+                why = "no timer is left" if upcoming is None else f"{max_jumps} timers fired"
+                detail = describe() if describe is not None else self.snapshot()
+                raise errors.Stalled(f"waited forever: nothing can be delivered and {why}.\n{detail}".rstrip())
+            clock.advance_to(max(upcoming, now))
 
     def _dispatch(self, queue: Queue) -> int:
         delivered = 0
@@ -448,6 +524,10 @@ class Broker(Lifecycle, Inspection):
             f"conservation: {self.enqueued} enqueued != {ready} ready + {live_unacked} unacked"
             f" + {settled} settled {self.fates}"
         )
+
+
+_SETTLE_EVENTS: dict[str, type] = {"ack": ev.Acked, "nack": ev.Nacked, "reject": ev.Rejected}
+"""The trace record of each way of settling (requeueing by recover or close records none)."""
 
 
 def ev_fates() -> tuple[str, ...]:

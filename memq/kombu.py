@@ -65,7 +65,6 @@ _SLACK = 1e-6
 MAX_JUMPS = 200_000
 
 _brokers: dict[str, "memq.Broker"] = {}
-_pumps: dict[int, list[Callable[[], bool]]] = {}
 _publish_hooks: dict[int, list[Callable[..., Any]]] = {}
 
 _PROPERTY_KEYS = (
@@ -102,17 +101,13 @@ def resolve(host: str | None) -> "memq.Broker":
 
 
 def add_pump(broker: "memq.Broker", pump: Callable[[], bool]) -> None:
-    """Let `pump()` do one unit of work whenever a wait on `broker` runs; it returns whether it did."""
-    _pumps.setdefault(id(broker), []).append(pump)
+    """Let `pump()` do one unit of work whenever `broker` settles (see `Broker.add_pump`)."""
+    broker.add_pump(pump)
 
 
 def remove_pump(broker: "memq.Broker", pump: Callable[[], bool]) -> None:
     """Undo `add_pump`."""
-    pumps = _pumps.get(id(broker), [])
-    if pump in pumps:
-        pumps.remove(pump)
-    if not pumps:
-        _pumps.pop(id(broker), None)
+    broker.remove_pump(pump)
 
 
 def add_publish_hook(broker: "memq.Broker", hook: Callable[..., Any]) -> None:
@@ -131,14 +126,7 @@ def remove_publish_hook(broker: "memq.Broker", hook: Callable[..., Any]) -> None
 
 def settle(broker: "memq.Broker") -> None:
     """Run everything that can happen at the current virtual instant: deliveries, then pumps."""
-    while True:
-        broker.run_until_idle()
-        progressed = False
-        for pump in list(_pumps.get(id(broker), ())):
-            if pump():
-                progressed = True
-        if not progressed:
-            return
+    broker.settle()
 
 
 def run_until(
@@ -147,33 +135,12 @@ def run_until(
     timeout: float | None = None,
     describe: Callable[[], str] | None = None,
 ) -> bool:
-    """Run the simulation until `predicate()` holds or `timeout` virtual seconds pass.
-
-    Time jumps from timer to timer, settling at each instant. Returns the final `predicate()`.
+    """Run the simulation until `predicate()` holds or `timeout` virtual seconds pass (`Broker.run_until`).
 
     Raises:
         errors.Stalled: `timeout` is None and nothing is left that could make `predicate()` true.
     """
-    clock = broker.clock
-    deadline = None if timeout is None else clock.now() + max(timeout, 0)
-    jumps = 0
-    while True:
-        settle(broker)
-        if predicate():
-            return True
-        now = clock.now()
-        nxt = clock.next_deadline()
-        if deadline is not None and (nxt is None or nxt > deadline + _SLACK):
-            if now >= deadline:
-                return False
-            clock.advance_to(deadline)
-            continue
-        jumps += 1
-        if nxt is None or jumps > MAX_JUMPS:
-            why = "no timer is left" if nxt is None else f"{MAX_JUMPS} timer jumps passed"
-            detail = describe() if describe is not None else ""
-            raise errors.Stalled(f"waited forever: nothing can be delivered and {why}. {detail}".rstrip())
-        clock.advance_to(max(nxt, now))
+    return broker.run_until(predicate, timeout, describe, slack=_SLACK, max_jumps=MAX_JUMPS)
 
 
 def _translate(exc: errors.MemqError) -> Exception:

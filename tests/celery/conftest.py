@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any, Iterator
 
-import celery
 import pytest
 
-#: Virtual origin of these tests: Monday 2031-03-03 09:00 UTC (a round number keeps times exact).
-START = datetime(2031, 3, 3, 9, 0, tzinfo=timezone.utc)
+from celery_notes import START, make_app
 
 
 @pytest.fixture
@@ -25,30 +22,6 @@ def memq_broker(request: pytest.FixtureRequest) -> Iterator[Any]:
     broker = memq.Broker(**kwargs)
     yield broker
     broker.check_invariants()
-
-
-def make_app(**conf: Any) -> SimpleNamespace:
-    """A fresh Celery app and its tasks (nothing is shared between tests)."""
-    app = celery.Celery("notes", set_as_current=False)
-    app.conf.update(conf)
-
-    @app.task(shared=False, name="notes.add")
-    def add(x: int, y: int) -> int:
-        return x + y
-
-    @app.task(shared=False, name="notes.mul")
-    def mul(x: int, y: int) -> int:
-        return x * y
-
-    @app.task(shared=False, name="notes.tsum")
-    def tsum(numbers: list[int]) -> int:
-        return sum(numbers)
-
-    @app.task(shared=False, name="notes.fail")
-    def fail(message: str = "boom") -> None:
-        raise ValueError(message)
-
-    return SimpleNamespace(app=app, add=add, mul=mul, tsum=tsum, fail=fail)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from celery.schedules import crontab
 
-from conftest import make_app
+from celery_notes import make_app
 
 
 def test_every_five_seconds(memq_celery: Any) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 import memq
 import memq.celery
-from conftest import START, make_app
+from celery_notes import START, make_app
 
 
 def scenario(seed: int) -> str:

@@ -8,7 +8,7 @@ import pytest
 from celery import states
 from celery.exceptions import NotRegistered
 
-from conftest import make_app
+from celery_notes import make_app
 
 
 def test_retry_with_countdown(driver: Any, notes: Any) -> None:
