@@ -440,12 +440,12 @@ class Broker(Lifecycle, Inspection):
             return
         channel.is_open = False
         channel.close_reason = error
+        channel._discard_tx()  # uncommitted acks never happened: those deliveries are requeued below
         items = list(channel.unacked.items())
         channel.unacked.clear()
         self._settle_many(channel, items, "close", True)
         for consumer in list(channel.consumers.values()):
             self._cancel(consumer, by_broker=False)
-        channel._tx.clear()
         connection = channel.connection
         connection.channels.pop(channel.channel_number, None)
         self._record(ev.ChannelClosed, connection.name, channel.channel_number, reply_code, reply_text)

@@ -421,6 +421,10 @@ class Channel:
     def tx_rollback(self) -> None:
         """Forget the publishes and acks made since the last commit; the acked messages stay unacked."""
         self._check_tx()
+        self._discard_tx()
+
+    def _discard_tx(self) -> None:
+        """Forget uncommitted publishes and acks, making the acked deliveries unacked again (rollback, close)."""
         pending, self._tx = self._tx, []
         for kind, args in pending:
             if kind == "settle":
