@@ -197,7 +197,7 @@ class AMQPServer:
             await asyncio.sleep(delay)
 
     async def _on_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Control commands, one per line: `advance SECONDS`, `now`, `snapshot`."""
+        """Control commands, one per line: `advance SECONDS`, `now`, `snapshot`, `check`."""
         try:
             while line := await reader.readline():
                 writer.write((self._control(line.decode().split()) + "\n").encode())
@@ -214,9 +214,14 @@ class AMQPServer:
                 return f"ok {self.broker.clock.now():.6f}"
             if words == ["snapshot"]:
                 return "ok " + self.broker.snapshot().replace("\n", "\\n")
+            if words == ["check"]:
+                self.broker.check_invariants()
+                return f"ok {len(self.clients)} connections"
         except ValueError as error:
             return f"error {error}"
-        return "error unknown command (advance SECONDS | now | snapshot)"
+        except AssertionError as error:
+            return "error invariant broken: " + str(error).replace("\n", "\\n")
+        return "error unknown command (advance SECONDS | now | snapshot | check)"
 
 
 def control(host: str, port: int, command: str, timeout: float = 5.0) -> str:

@@ -80,6 +80,18 @@ def test_control_port_jumps_the_clock_past_a_ttl(served) -> None:  # type: ignor
     connection.close()
 
 
+def test_control_port_checks_the_brokers_invariants(served) -> None:  # type: ignore[no-untyped-def]
+    """`check` on the control port runs `Broker.check_invariants()` and counts the open connections, also after a close."""
+    connection = _connect(served)
+    channel = connection.channel()
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.basic_publish("", queue, b"kept")
+    channel.basic_get(queue)  # one unacked delivery on an open channel
+    assert served.control("check").endswith(" connections")
+    connection.close()
+    assert served.control("check").endswith(" connections")
+
+
 def test_select_connection_runs_its_ioloop_against_the_server(served) -> None:  # type: ignore[no-untyped-def]
     """A SelectConnection opens a channel, declares a queue and closes, driven by its own ioloop."""
     seen = []
