@@ -73,6 +73,7 @@ class Connection:
 
     @property
     def is_closed(self) -> bool:
+        """Whether the connection is closed (the opposite of `is_open`, as pika has both)."""
         return not self.is_open
 
     def channel(self, channel_number: int | None = None) -> "Channel":
@@ -144,6 +145,7 @@ class Channel:
 
     @property
     def is_closed(self) -> bool:
+        """Whether the channel is closed (the opposite of `is_open`, as pika has both)."""
         return not self.is_open
 
     # --- closing and errors --------------------------------------------------------------------
