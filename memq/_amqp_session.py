@@ -148,7 +148,6 @@ class ServerSession:
         self._out: list[FrameLike] = []
         self._buffer = b""
         self.last_sent = 0.0
-        self.last_received = 0.0
         self._busy = False
 
     # ------------------------------------------------------------------ I/O surface
