@@ -123,6 +123,7 @@ class Queue:
         self.unacked = 0
         self.consumers: list[Consumer] = []
         self._rr = 0
+        self._mixed_priorities = False
         self.had_consumer = False
         self.bound_to: list["Binding"] = []
         self._seq = 0
@@ -166,6 +167,9 @@ class Queue:
 
     def peek(self) -> Entry | None:
         """The entry that would be delivered next, or None."""
+        if not self.max_priority:
+            level = self._levels[0]
+            return level[0] if level else None
         for level in reversed(self._levels):
             if level:
                 return level[0]
@@ -173,6 +177,14 @@ class Queue:
 
     def pop(self) -> Entry | None:
         """Take the entry at the head (highest priority first), or None."""
+        if not self.max_priority:
+            level = self._levels[0]
+            if not level:
+                return None
+            entry = level.popleft()
+            self._ready -= 1
+            self.ready_bytes -= len(entry.message.body)
+            return entry
         for level in reversed(self._levels):
             if level:
                 entry = level.popleft()
@@ -224,12 +236,18 @@ class Queue:
     def add_consumer(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
         self.had_consumer = True
+        self._note_priorities()
 
     def remove_consumer(self, consumer: Consumer) -> None:
         index = self.consumers.index(consumer)
         del self.consumers[index]
         if index < self._rr:
             self._rr -= 1
+        self._note_priorities()
+
+    def _note_priorities(self) -> None:
+        consumers = self.consumers
+        self._mixed_priorities = any(c.priority != consumers[0].priority for c in consumers)
 
     def next_consumer(self) -> Consumer | None:
         """The consumer that gets the next message: round-robin among the highest priority with capacity."""
@@ -238,6 +256,13 @@ class Queue:
         if count == 1:
             only = consumers[0]
             return only if only.has_capacity() else None
+        if not self._mixed_priorities:  # one priority: the first with capacity, in O(1) while most have some
+            for k in range(count):
+                index = (self._rr + k) % count
+                if consumers[index].has_capacity():
+                    self._rr = index + 1
+                    return consumers[index]
+            return None
         best: Consumer | None = None
         best_index = 0
         for k in range(count):
