@@ -72,6 +72,7 @@ class _Client(asyncio.Protocol):
                     self.transport.write(PROTOCOL_HEADER)
                     self.transport.close()
                 return
+        self.server.catch_up()
         problem = feed(self.session, data)
         if problem is not None:
             self.server.log(f"closing a connection after a malformed frame: {problem}")
@@ -176,13 +177,20 @@ class AMQPServer:
         self._sync_clock()
         return self.broker.clock.now()
 
-    def _sync_clock(self) -> None:
+    def catch_up(self) -> None:
+        """Move the virtual clock to wall time (plus the jumps), firing whatever fell due on the way.
+
+        Mirrors RabbitMQ: a message's TTL counts from when it arrived, not from the last tick.
+        """
         loop = asyncio.get_running_loop()
         target = self._origin + (loop.time() - self._started_at) + self._jumped
         clock = self.broker.clock
         if target > clock.now():
             clock.advance_to(target)
-        now = clock.now()
+
+    def _sync_clock(self) -> None:
+        self.catch_up()
+        now = self.broker.clock.now()
         for client in self.clients:
             client.session.heartbeat_due(now)
         self.pump()
