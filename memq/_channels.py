@@ -137,6 +137,7 @@ class Channel:
         self.confirming = False
         self.publish_seq = 0
         self.transactional = False
+        self.last_queue = ""  # the queue this channel declared last: what an empty queue name means
         self._tx: list[tuple[str, tuple]] = []  # ("publish" | "settle", arguments) until tx_commit
         self._on_return: list[Callable[..., Any]] = []
         self._on_confirm: list[Callable[..., Any]] = []
@@ -223,31 +224,50 @@ class Channel:
         q = self._vhost.queue_declare(
             queue or "", passive, durable, exclusive, auto_delete, arguments or {}, self.connection
         )
+        self.last_queue = q.name
         return QueueDeclareOk(q.name, q.message_count, len(q.consumers))
 
     @_amqp_method(50, 20)
     def queue_bind(self, queue: str, exchange: str, routing_key: str | None = None,
                    arguments: dict | None = None) -> None:
         """Bind a queue to an exchange (the routing key defaults to the queue's name)."""
-        key = queue if routing_key is None else routing_key
-        self._vhost.bind(exchange, queue, "queue", key, arguments or {}, self.connection)
+        name, key = self._queue_name(queue), self._binding_key(queue, routing_key)
+        self._vhost.bind(exchange, name, "queue", key, arguments or {}, self.connection)
 
     @_amqp_method(50, 50)
     def queue_unbind(self, queue: str, exchange: str | None = None, routing_key: str | None = None,
                      arguments: dict | None = None) -> None:
         """Remove a binding of a queue (unbinding one that does not exist is not an error)."""
-        key = queue if routing_key is None else routing_key
-        self._vhost.unbind(exchange or "", queue, "queue", key, arguments or {}, self.connection)
+        name, key = self._queue_name(queue), self._binding_key(queue, routing_key)
+        self._vhost.unbind(exchange or "", name, "queue", key, arguments or {}, self.connection)
 
     @_amqp_method(50, 30)
     def queue_purge(self, queue: str) -> int:
         """Remove every ready message from a queue; returns how many."""
-        return self._vhost.queue_purge(queue, self.connection)
+        return self._vhost.queue_purge(self._queue_name(queue), self.connection)
 
     @_amqp_method(50, 40)
     def queue_delete(self, queue: str, if_unused: bool = False, if_empty: bool = False) -> int:
         """Delete a queue; returns how many ready messages went with it."""
-        return self._vhost.queue_delete(queue, if_unused, if_empty, self.connection)
+        return self._vhost.queue_delete(self._queue_name(queue), if_unused, if_empty, self.connection)
+
+    def _queue_name(self, queue: str | None) -> str:
+        """The queue a method names; Mirrors RabbitMQ: "" is the queue this channel declared last.
+
+        Raises:
+            errors.NotFound: "" on a channel that has declared no queue.
+        """
+        if queue:
+            return queue
+        if not self.last_queue:
+            raise reply("no_previous_queue")
+        return self.last_queue
+
+    def _binding_key(self, queue: str | None, routing_key: str | None) -> str:
+        """Mirrors RabbitMQ: a binding of queue "" with routing key "" uses the last declared queue's name."""
+        if routing_key is None or (not queue and routing_key == ""):
+            return self._queue_name(queue)
+        return routing_key
 
     # --- publishing ----------------------------------------------------------------------------
 
@@ -294,7 +314,7 @@ class Channel:
     @_amqp_method(60, 70)
     def basic_get(self, queue: str, auto_ack: bool = False) -> GetOk | None:
         """Take the message at the head of a queue, or None if it has none ready."""
-        q = self._vhost.queue_for(queue, self.connection)
+        q = self._vhost.queue_for(self._queue_name(queue), self.connection)
         return self._broker._get(self, q, auto_ack)
 
     @_amqp_method(60, 20)
@@ -305,7 +325,7 @@ class Channel:
         if not callable(on_message_callback):
             raise errors.InvalidArgument("on_message_callback must be callable")
         return self._broker._consume(
-            self, queue, on_message_callback, auto_ack, exclusive, consumer_tag or "", arguments or {}
+            self, self._queue_name(queue), on_message_callback, auto_ack, exclusive, consumer_tag or "", arguments or {}
         )
 
     @_amqp_method(60, 30)

@@ -12,6 +12,7 @@ from . import errors
 # key: (error class, format string, hard or None for the class's kind)
 REPLIES: dict[str, tuple[type[errors.AMQPError], str]] = {
     "no_queue": (errors.NotFound, "NOT_FOUND - no queue '{queue}' in vhost '{vhost}'"),
+    "no_previous_queue": (errors.NotFound, "NOT_FOUND - no previously declared queue"),
     "no_exchange": (errors.NotFound, "NOT_FOUND - no exchange '{exchange}' in vhost '{vhost}'"),
     "no_binding": (
         errors.NotFound,

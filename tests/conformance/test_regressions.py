@@ -1,0 +1,52 @@
+"""Regressions: each test is a difference between memq and RabbitMQ that the differential state machine found.
+
+The state machine (tests/stateful/test_differential.py) found each of these on generated operations; the test
+here pins the behaviour, checked on memq and on RabbitMQ like every conformance test.
+"""
+
+from __future__ import annotations
+
+from .support import channel_closed, publish, ready_count
+
+NO_PREVIOUS_QUEUE = "NOT_FOUND - no previously declared queue"
+
+
+def test_empty_queue_name_without_a_declared_queue_is_not_found(amqp):
+    """An empty queue name means the channel's last declared queue; with none, delete, purge, get, consume,
+    bind and unbind fail with 404 (a passive declare of "" looks for a queue named "")."""
+    connection = amqp.connect()
+    exchange = amqp.unique("x")
+    setup = connection.channel()
+    setup.exchange_declare(exchange, "direct")
+    for call in (
+        lambda ch: ch.queue_delete(""),
+        lambda ch: ch.queue_purge(""),
+        lambda ch: ch.basic_get(""),
+        lambda ch: ch.basic_consume("", lambda *args: None),
+        lambda ch: ch.queue_bind("", exchange, "k"),
+        lambda ch: ch.queue_unbind("", exchange, "k"),
+    ):
+        with channel_closed(404, NO_PREVIOUS_QUEUE):
+            call(connection.channel())
+    with channel_closed(404, "NOT_FOUND - no queue '' in vhost '/'"):
+        connection.channel().queue_declare("", passive=True)
+
+
+def test_empty_queue_name_is_the_last_declared_queue(amqp):
+    """After a declare (passive too), "" names that queue, and binding "" with routing key "" uses its name."""
+    connection = amqp.connect()
+    queue, other, exchange = amqp.unique("q"), amqp.unique("other"), amqp.unique("x")
+    channel = amqp.channel(connection)
+    channel.exchange_declare(exchange, "direct")
+    channel.queue_declare(other)
+    channel.queue_declare(queue)
+    channel.queue_bind("", exchange, "")
+    publish(channel, exchange, queue, "by-name")
+    publish(channel, exchange, "", "by-empty-key")
+    assert ready_count(channel, queue) == 1
+    channel.queue_declare(other, passive=True)
+    assert channel.queue_purge("").method.message_count == 0
+    channel.queue_declare(queue, passive=True)
+    assert channel.queue_delete("").method.message_count == 1
+    # The name stays: deleting it again is deleting a missing queue, which is fine.
+    assert channel.queue_delete("").method.message_count == 0
