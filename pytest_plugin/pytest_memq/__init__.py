@@ -216,7 +216,7 @@ def memq_celery(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
         driver.detach()
 
 
-def _recorder(source: Any) -> Any:
+def _recorder_of(source: Any) -> Any:
     recorder = getattr(source, "recorder", None)
     if recorder is None:
         raise TypeError(f"expected the memq_pika harness, got {source!r}")
@@ -232,7 +232,7 @@ def assert_published(harness: Any, *, count: int | None = None, **filters: Any) 
     __tracebackhide__ = True
     from ._expect import assert_published as check
 
-    return check(_recorder(harness), count=count, **filters)
+    return check(_recorder_of(harness), count=count, **filters)
 
 
 def assert_not_published(harness: Any, **filters: Any) -> None:
@@ -240,7 +240,7 @@ def assert_not_published(harness: Any, **filters: Any) -> None:
     __tracebackhide__ = True
     from ._expect import assert_not_published as check
 
-    check(_recorder(harness), **filters)
+    check(_recorder_of(harness), **filters)
 
 
 def assert_consumed(harness: Any, *, count: int | None = None, **filters: Any) -> list[Any]:
@@ -254,4 +254,4 @@ def assert_not_consumed(harness: Any, **filters: Any) -> None:
     __tracebackhide__ = True
     from ._expect import assert_not_consumed as check
 
-    check(_recorder(harness), **filters)
+    check(_recorder_of(harness), **filters)

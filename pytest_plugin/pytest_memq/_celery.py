@@ -106,11 +106,7 @@ class ThreadDriver:
             self.beat = None
         worker_state.should_terminate = 0
         try:
-            with contextlib.suppress(Exception):
-                # A control message wakes each worker's event loop, which then sees should_terminate.
-                self.app.control.broadcast("ping", destination=list(self.workers), reply=False)
-            for thread in self._threads:
-                thread.join(10)
+            self._join_workers()
         finally:
             worker_state.should_terminate = None
         self.workers.clear()
@@ -130,6 +126,15 @@ class ThreadDriver:
 
     def __exit__(self, *exc: Any) -> None:
         self.detach()
+
+    def _join_workers(self, limit: float = 10.0) -> None:
+        """Wait for the worker threads to end; control messages wake their event loops to see should_terminate."""
+        deadline = time.monotonic() + limit
+        while any(t.is_alive() for t in self._threads) and time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                self.app.control.broadcast("ping", destination=list(self.workers), reply=False)
+            for thread in self._threads:
+                thread.join(0.1)
 
     def _reset_app(self) -> None:
         """Drop the app's and kombu's cached pools for this URL (a stopped worker closes them)."""
