@@ -83,6 +83,22 @@ class _Channel:
         self.consumers: dict[str, str] = {}
 
 
+def wire_text(text: str) -> Union[str, bytes]:
+    """Fit a reply text into an AMQP short string as RabbitMQ does.
+
+    Mirrors RabbitMQ (rabbit_binary_generator): a text over 255 bytes is cut to 252 bytes plus
+    "..."; pika decodes it as UTF-8, or keeps the bytes if the cut split a character.
+    """
+    data = text.encode("utf-8")
+    if len(data) <= 255:
+        return text
+    cut = data[:252] + b"..."
+    try:
+        return cut.decode("utf-8")
+    except UnicodeDecodeError:
+        return cut
+
+
 def _ids(method: Any) -> tuple[int, int]:
     """Return the (class_id, method_id) of a pika method object."""
     index = method.INDEX
@@ -349,7 +365,7 @@ class ServerSession:
         connection, self.connection = self.connection, None
         if connection is not None and connection.is_open:
             connection.close()
-        self._send(0, spec.Connection.Close(code, text, class_id, method_id))
+        self._send(0, spec.Connection.Close(code, wire_text(text), class_id, method_id))
 
     def _on_closing(self, value: FrameLike) -> None:
         method = getattr(value, "method", None)
@@ -389,7 +405,7 @@ class ServerSession:
         channel.closing = True
         channel.publish = None
         self._send(channel.number, spec.Channel.Close(
-            error.reply_code, error.reply_text, error.class_id, error.method_id))
+            error.reply_code, wire_text(error.reply_text), error.class_id, error.method_id))
 
     def _amqp_error(self, channel: _Channel, exc: errors.AMQPError, method: Any) -> None:
         """Translate a core error into Channel.Close (soft) or Connection.Close (hard)."""
@@ -402,7 +418,7 @@ class ServerSession:
         if not channel.closing:
             channel.closing = True
             channel.publish = None
-            self._send(channel.number, spec.Channel.Close(exc.reply_code, exc.reply_text,
+            self._send(channel.number, spec.Channel.Close(exc.reply_code, wire_text(exc.reply_text),
                                                           class_id, method_id))
 
     # ------------------------------------------------------------------ frames out

@@ -117,3 +117,13 @@ def test_broker_dropped_connection_is_a_lost_stream(broker, connection, channel)
     with pytest.raises(exceptions.StreamLostError):
         channel.queue_declare("", exclusive=True)
     assert connection.is_closed
+
+
+def test_long_reply_text_is_cut_to_255_bytes(channel):
+    """A reply text over 255 bytes arrives cut to 252 bytes plus '...', as RabbitMQ sends it."""
+    name = "q" + "n" * 250
+    with pytest.raises(exceptions.ChannelClosedByBroker) as caught:
+        channel.queue_purge(name)
+    text = caught.value.reply_text
+    assert len(text.encode()) == 255 and text.endswith("n...")
+    assert text.startswith("NOT_FOUND - no queue 'qnnn")
