@@ -13,6 +13,7 @@ import time as wallclock
 import uuid
 from contextlib import redirect_stdout
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable, TextIO
 
 from . import _events as ev
@@ -199,29 +200,29 @@ def _celery_app():  # type: ignore[no-untyped-def]
     app = celery.Celery("tasks", set_as_current=False)
     app.conf.update(timezone="Europe/Madrid", enable_utc=True)
 
-    @app.task(name="tasks.add")
+    @app.task(shared=False, name="tasks.add")
     def add(a: int, b: int) -> int:
         return a + b
 
-    @app.task(name="tasks.mul")
+    @app.task(shared=False, name="tasks.mul")
     def mul(a: int, b: int) -> int:
         return a * b
 
-    @app.task(name="tasks.xsum")
+    @app.task(shared=False, name="tasks.xsum")
     def xsum(numbers: list[int]) -> int:
         return sum(numbers)
 
-    @app.task(bind=True, name="tasks.flaky", max_retries=3)
+    @app.task(bind=True, shared=False, name="tasks.flaky", max_retries=3)
     def flaky(self, n: int) -> str:  # type: ignore[no-untyped-def]
         if self.request.retries < 2:
             raise self.retry(countdown=2 ** (self.request.retries + 1))
         return f"ok after {self.request.retries} retries"
 
-    @app.task(name="tasks.report")
+    @app.task(shared=False, name="tasks.report")
     def report() -> str:
         return "weekly report"
 
-    @app.task(name="tasks.ping")
+    @app.task(shared=False, name="tasks.ping")
     def ping() -> str:
         return "pong"
 
@@ -319,7 +320,8 @@ SCENES: list[tuple[str, Callable[..., None]]] = [
 ]
 
 
-def _run_scene(index: int, title: str, scene: Callable[..., None], out: TextIO, seed: int) -> None:
+def _run_scene(index: int, title: str, scene: Callable[..., None], out: TextIO, seed: int,
+               save: Path | None = None) -> None:
     import memq.pika
 
     broker = Broker(seed=seed, start=START)
@@ -335,13 +337,31 @@ def _run_scene(index: int, title: str, scene: Callable[..., None], out: TextIO, 
     if scene is not celery_scenes:
         out.write("  what the broker saw:\n" + describe_trace(broker) + "\n")
     broker.check_invariants()
+    if save is not None:
+        _save(save, f"{index:02d}-{title.replace('/', '-').replace(' ', '-').lower()}", title, broker, captured.getvalue())
+
+
+def _save(directory: Path, stem: str, title: str, broker: Broker, printed: str) -> None:
+    from ._report import render_html
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{stem}.jsonl").write_text(broker.trace.dumps(), encoding="utf-8")
+    page = render_html(broker, title=f"memq tour: {title}", last=None,
+                       sections=(("What the code printed", printed), ("Queues, bindings and consumers", broker.snapshot())))
+    (directory / f"{stem}.html").write_text(page, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Run every scene; returns the process exit code."""
-    seed = 0
-    if argv and argv[0].startswith("--seed="):
-        seed = int(argv[0].split("=", 1)[1])
+    seed, save = 0, None
+    for arg in argv or []:
+        if arg.startswith("--seed="):
+            seed = int(arg.split("=", 1)[1])
+        elif arg.startswith("--save="):
+            save = Path(arg.split("=", 1)[1])
+        else:
+            out.write(f"memq tour: unknown option {arg!r} (options: --seed=N, --save=DIR)\n")
+            return 2
     try:
         import celery  # noqa: F401
         import pika  # noqa: F401
@@ -351,6 +371,6 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     began = wallclock.perf_counter()
     out.write("memq tour: the course notes' examples on a simulated RabbitMQ (no server, virtual time)\n")
     for index, (title, scene) in enumerate(SCENES, 1):
-        _run_scene(index, title, scene, out, seed)
+        _run_scene(index, title, scene, out, seed, save)
     out.write(f"\nDone: {len(SCENES)} scenes in {wallclock.perf_counter() - began:.2f} s of real time.\n")
     return 0

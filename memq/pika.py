@@ -32,11 +32,13 @@ import contextlib
 import heapq
 import itertools
 import socket
+import uuid
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 import pika
 import pika.compat
 import pika.connection
+import pika.channel
 import pika.exceptions
 import pika.heartbeat
 from pika import frame, spec
@@ -523,19 +525,31 @@ def patched(broker: Any = None, *, addresses: Iterable[tuple[str, int]] = DEFAUL
             time_now=pika.compat.time_now)
         select_connection.IOLoop = VirtualIOLoop  # type: ignore[misc,assignment]
         select_connection.SelectorIOServicesAdapter = MemqIOServices  # type: ignore[misc,assignment]
-    previous_time_now = pika.compat.time_now
+    previous_time_now, previous_uuid = pika.compat.time_now, pika.channel.uuid
     pika.compat.time_now = hub.clock.now
+    pika.channel.uuid = _SeededUUID(broker.rng)  # type: ignore[assignment]
     _HUBS.append(hub)
     try:
         yield broker
     finally:
         _HUBS.remove(hub)
         pika.compat.time_now = previous_time_now
+        pika.channel.uuid = previous_uuid
         if not _HUBS:
             select_connection.IOLoop = _ORIGINALS["IOLoop"]
             select_connection.SelectorIOServicesAdapter = _ORIGINALS["SelectorIOServicesAdapter"]
             pika.compat.time_now = _ORIGINALS["time_now"]
             _ORIGINALS.clear()
+
+
+class _SeededUUID:
+    """Stands in for the `uuid` module inside `pika.channel`, so pika's consumer tags come from the seeded RNG."""
+
+    def __init__(self, rng: Any) -> None:
+        self._rng = rng
+
+    def uuid4(self) -> uuid.UUID:
+        return uuid.UUID(int=self._rng.getrandbits(128), version=4)
 
 
 def background(connection: Any) -> Any:
