@@ -243,6 +243,7 @@ svg text { font-family: Menlo, Consolas, monospace; font-size: 11px; }
 .consumer rect { fill: #f2ebfa; stroke: #8a63c2; }
 .head .kind { fill: #6b7480; font-size: 10px; }
 .step line, .step path { stroke-width: 1.5; fill: none; }
+.step text { paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 .publish line { stroke: #2f6fd0; } .publish text { fill: #1f4f99; }
 .route line { stroke: #8a939e; } .route text { fill: #58606b; }
 .deliver line { stroke: #2e8b4a; } .deliver text { fill: #226b39; }
