@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 import memq
 from memq.__main__ import main
 from memq._tour import main as tour
@@ -24,17 +26,31 @@ def test_report_renders_a_saved_trace_as_html(tmp_path: Path) -> None:
     assert "<svg" in page and "Expired" in page and "publish #1" in page
 
 
-def test_tour_save_writes_a_trace_and_a_page_per_scene(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def saved_twice(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The tour run twice with --save, into two folders."""
+    folders = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
+    for folder in folders:
+        assert tour([f"--save={folder}"], out=io.StringIO()) == 0
+    return folders
+
+
+def test_tour_save_writes_a_trace_and_a_page_per_scene(saved_twice: tuple[Path, Path]) -> None:
     """Each scene leaves NN-name.jsonl and NN-name.html; the pika scenes' traces are the same on every run."""
-    assert tour([f"--save={tmp_path / 'a'}"], out=io.StringIO()) == 0
-    assert tour([f"--save={tmp_path / 'b'}"], out=io.StringIO()) == 0
-    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    first, second = saved_twice
+    names = sorted(p.name for p in first.iterdir())
     assert "02-work-queues.jsonl" in names and "02-work-queues.html" in names and len(names) == 14
     for scene in ("01-hello-world", "02-work-queues", "06-rpc"):
-        first = (tmp_path / "a" / f"{scene}.jsonl").read_text()
-        assert first == (tmp_path / "b" / f"{scene}.jsonl").read_text()
+        assert (first / f"{scene}.jsonl").read_text() == (second / f"{scene}.jsonl").read_text()
 
 
 def test_report_without_a_trace_prints_usage() -> None:
     """`memq` with no command prints the usage and exits 2."""
     assert main([]) == 2
+
+
+def test_docs_example_page_is_what_the_tour_writes(saved_twice: tuple[Path, Path]) -> None:
+    """docs/examples/02-work-queues.html is the tour's own output (regenerate: `memq tour --save=DIR`, copy scene 02)."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    for name in ("02-work-queues.html", "02-work-queues.jsonl"):
+        assert (docs / name).read_text() == (saved_twice[0] / name).read_text(), f"{name} is stale"
