@@ -1,7 +1,9 @@
-"""The `amqp` fixture: each conformance test runs once on memq and once on the real RabbitMQ.
+"""The `amqp` fixture: each conformance test runs on memq, on memq behind a socket, and on the real RabbitMQ.
 
-Tests talk to both through pika's `BlockingConnection` and nothing else, so a difference in behaviour shows up
-as a test that passes on one id and fails on the other.
+"memq" patches pika onto an in-process broker; "memq-serve" connects pika over TCP to one `memq serve`
+subprocess shared by the whole session (started on first use, killed at the end); "rabbitmq" is the broker on
+127.0.0.1:5672. Tests talk to all three through pika's `BlockingConnection` and nothing else, so a difference in
+behaviour shows up as a test that passes on one id and fails on another.
 
 RabbitMQ keeps its state between tests, so a test names what it declares with `amqp.unique(...)` (the teardown
 deletes those names) or uses exclusive, server-named queues (gone with their connection).
@@ -12,7 +14,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
+import select
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -23,8 +30,11 @@ import pytest
 from pika import exceptions as pika_errors
 from pika.adapters.blocking_connection import BlockingChannel
 
+from memq._server import control
+
 RABBITMQ_HOST = "127.0.0.1"
 RABBITMQ_PORT = 5672
+START_TIMEOUT = 30.0  # seconds `memq serve` gets to print its address
 _HERE = Path(__file__).parent
 
 
@@ -81,20 +91,6 @@ class Target:
                     connection.close()
         self._connections.clear()
 
-
-class RabbitMQ(Target):
-    name = "rabbitmq"
-
-    def _open(self, **params) -> pika.BlockingConnection:
-        return pika.BlockingConnection(pika.ConnectionParameters(RABBITMQ_HOST, RABBITMQ_PORT, **params))
-
-    def elapse(self, seconds: float) -> None:
-        """Lets `seconds` of real time pass (keep these short: they are real waits)."""
-        time.sleep(seconds)
-
-    def _token(self) -> str:
-        return uuid.uuid4().hex[:12]
-
     def delete_declared(self) -> None:
         """Deletes every name `unique()` gave out, as a queue and as an exchange (both are fine if absent)."""
         if not self.declared:
@@ -116,6 +112,20 @@ class RabbitMQ(Target):
                         channel = connection.channel()
         finally:
             connection.close()
+
+
+class RabbitMQ(Target):
+    name = "rabbitmq"
+
+    def _open(self, **params) -> pika.BlockingConnection:
+        return pika.BlockingConnection(pika.ConnectionParameters(RABBITMQ_HOST, RABBITMQ_PORT, **params))
+
+    def elapse(self, seconds: float) -> None:
+        """Lets `seconds` of real time pass (keep these short: they are real waits)."""
+        time.sleep(seconds)
+
+    def _token(self) -> str:
+        return uuid.uuid4().hex[:12]
 
 
 class Memq(Target):
@@ -141,6 +151,91 @@ class Memq(Target):
         return f"{next(self._counter):04d}"
 
 
+class MemqServer:
+    """One `python -m memq serve` subprocess on free ports: its AMQP port, its control port and its stderr."""
+
+    def __init__(self) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "memq", "serve", "--host", "127.0.0.1", "--port", "0", "--control-port", "0"],
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            ready, _, _ = select.select([self.process.stdout], [], [], START_TIMEOUT)
+            line = self.process.stdout.readline() if ready else ""  # type: ignore[union-attr]
+            match = re.match(r"memq serving amqp://\S+@([\d.]+):(\d+)/\S* control [\d.]+:(\d+)", line)
+            if match is None:
+                raise RuntimeError(f"memq serve did not start: {line!r}\n{self.stderr()}")
+        except BaseException:
+            self.stop()
+            raise
+        self.host, self.port, self.control_port = match.group(1), int(match.group(2)), int(match.group(3))
+
+    def control(self, command: str) -> str:
+        return control(self.host, self.control_port, command)
+
+    def stderr(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read()[-4000:]
+
+    def check_alive(self) -> None:
+        """Fails the test if the server process ended or its broker's invariants no longer hold."""
+        code = self.process.poll()
+        if code is not None:
+            pytest.fail(f"memq serve exited with code {code}:\n{self.stderr()}", pytrace=False)
+        self.control("check")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self._stderr.close()
+
+
+class MemqServe(Target):
+    name = "memq-serve"
+
+    # Shared by every MemqServe of the session (one server), so names never repeat on it.
+    _counter = itertools.count(1)
+
+    def __init__(self, server: MemqServer) -> None:
+        super().__init__()
+        self.server = server
+
+    def _open(self, **params) -> pika.BlockingConnection:
+        connection = pika.BlockingConnection(pika.ConnectionParameters(self.server.host, self.server.port, **params))
+        # Guard against testing RabbitMQ (or in-process memq) twice: pika must hold a real socket to memq serve's
+        # port, and memq must have answered Connection.Start.
+        peer = connection._impl._transport._sock.getpeername()
+        assert peer == (self.server.host, self.server.port), f"pika connected to {peer}, not to memq serve"
+        cluster = connection._impl.server_properties.get("cluster_name")
+        assert cluster == "rabbit@memq", f"pika connected to {cluster!r}, not to memq serve"
+        return connection
+
+    def elapse(self, seconds: float) -> None:
+        """Jumps the server's clock forward by `seconds` (on top of wall time) through its control port."""
+        self.server.control(f"advance {seconds}")
+
+    def _token(self) -> str:
+        return f"serve{next(self._counter):04d}"
+
+
+@pytest.fixture(scope="session")
+def memq_server() -> Iterator[MemqServer]:
+    """The session's `memq serve` subprocess; only the memq-serve tests ask for it, so it starts lazily."""
+    server = MemqServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 _rabbitmq_reachable: bool | None = None
 
 
@@ -164,9 +259,9 @@ def _require_rabbitmq() -> None:
     pytest.skip(f"{reason}; start it with `rabbitmq-server -detached` to run the rabbitmq half")
 
 
-@pytest.fixture(params=["memq", "rabbitmq"])
+@pytest.fixture(params=["memq", "memq-serve", "rabbitmq"])
 def amqp(request: pytest.FixtureRequest) -> Iterator[Target]:
-    """The broker under test: memq (patched into pika) or the real RabbitMQ on 127.0.0.1:5672."""
+    """The broker under test: memq (patched into pika), memq behind a socket, or RabbitMQ on 127.0.0.1:5672."""
     if request.param == "memq":
         import memq
         import memq.pika
@@ -179,6 +274,16 @@ def amqp(request: pytest.FixtureRequest) -> Iterator[Target]:
             finally:
                 target.close_connections()
         broker.check_invariants()
+    elif request.param == "memq-serve":
+        server: MemqServer = request.getfixturevalue("memq_server")
+        server.check_alive()
+        target = MemqServe(server)
+        try:
+            yield target
+        finally:
+            target.close_connections()
+            target.delete_declared()
+        server.check_alive()
     else:
         _require_rabbitmq()
         target = RabbitMQ()
@@ -187,4 +292,3 @@ def amqp(request: pytest.FixtureRequest) -> Iterator[Target]:
         finally:
             target.close_connections()
             target.delete_declared()
-
