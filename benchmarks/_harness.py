@@ -9,11 +9,10 @@ from __future__ import annotations
 import dataclasses
 import gc
 import statistics
-import time
 from typing import Any, Callable
 
-__all__ = ["Sizes", "FULL", "SMOKE", "Unavailable", "Table", "Target", "Section", "Config",
-           "timed", "medians", "fmt_rate", "fmt_us", "fmt_ratio", "fmt_speedup", "fmt_int"]
+__all__ = ["Sizes", "FULL", "SMOKE", "SLOW_REPEAT", "Unavailable", "Table", "Target", "Section", "Config",
+           "medians", "repeats", "fmt_rate", "fmt_us", "fmt_ratio", "fmt_speedup", "fmt_int"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,25 +105,22 @@ class Section:
         return sum(len(table.rows) for table in self.tables)
 
 
-def timed(func: Callable[[], Any]) -> float:
-    """Wall-clock seconds of one call, after a collection so earlier garbage is not charged to it."""
-    gc.collect()
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
+SLOW_REPEAT = 3
+"""Repeats for the cases that take seconds each (slow peers): the median of three."""
 
 
-def medians(cases: dict[str, Callable[[], float]], repeat: int) -> dict[str, float | str]:
+def medians(cases: dict[str, Callable[[], float]], repeat: int,
+            slow: frozenset[str] | set[str] = frozenset()) -> dict[str, float | str]:
     """Run each case `repeat` times, interleaved; the median of what each returned, or why it could not run.
 
     A case returns the seconds it measured itself (so it can leave its set-up out of the timing), or
-    raises `Unavailable`.
+    raises `Unavailable`. The cases named in `slow` run at most `SLOW_REPEAT` times.
     """
     results: dict[str, list[float]] = {name: [] for name in cases}
     failed: dict[str, str] = {}
-    for _ in range(repeat):
+    for round_ in range(repeat):
         for name, case in cases.items():
-            if name in failed:
+            if name in failed or (name in slow and round_ >= SLOW_REPEAT):
                 continue
             try:
                 gc.collect()
@@ -133,6 +129,12 @@ def medians(cases: dict[str, Callable[[], float]], repeat: int) -> dict[str, flo
                 failed[name] = str(why)
     return {name: failed[name] if name in failed else statistics.median(values)
             for name, values in results.items()}
+
+
+def repeats(sizes: Sizes) -> str:
+    """How a table's medians were taken, for its title."""
+    slow = min(sizes.repeat, SLOW_REPEAT)
+    return f"median of {sizes.repeat}" + (f", {slow} for the slow peers" if slow != sizes.repeat else "")
 
 
 def fmt_rate(per_second: float) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import cProfile
 import os
 import pstats
+import subprocess
+import sys
 from typing import Callable
 
-from ._harness import Config, Section, Table
-from .peers import MemqNative
+from ._harness import Config, Section, Table, Unavailable
+from .peers import MemqNative, MemqPika
 
-__all__ = ["run", "profile_table"]
+__all__ = ["run", "profile_table", "import_profile"]
 
 TOP = 14
 
@@ -36,6 +38,34 @@ def profile_table(title: str, func: Callable[[], object], per: int) -> Table:
     return table
 
 
+_IMPORT_PROFILE = """
+import cProfile, os, pstats, attrs, sortedcontainers
+profiler = cProfile.Profile()
+profiler.enable()
+import memq
+profiler.disable()
+stats = pstats.Stats(profiler).stats
+for (filename, line, name), (calls, _p, own, cumulative, _c) in sorted(
+        stats.items(), key=lambda item: item[1][2], reverse=True)[:TOP]:
+    where = f"{os.path.basename(filename)}:{line} {name}" if line else name
+    print(where, calls, own, cumulative, sep="\t")
+"""
+
+
+def import_profile() -> Table:
+    """cProfile of `import memq` in a fresh interpreter (attrs and sortedcontainers imported first)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    code = _IMPORT_PROFILE.replace("TOP", str(TOP))
+    subprocess.run([sys.executable, "-c", "import memq"], check=True, env=env)  # bytecode caches
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
+    table = Table(f"cProfile: import memq in a fresh interpreter, after attrs and sortedcontainers "
+                  f"(top {TOP} by own time)", ["function", "calls", "own ms", "cumulative ms"])
+    for line in out.splitlines():
+        where, calls, own, cumulative = line.split("\t")
+        table.rows.append([where, calls, f"{float(own) * 1e3:.1f}", f"{float(cumulative) * 1e3:.1f}"])
+    return table
+
+
 def run(config: Config) -> Section:
     n = config.sizes.messages
     peer = MemqNative(True)
@@ -47,4 +77,14 @@ def run(config: Config) -> Section:
     section.tables.append(profile_table(
         f"cProfile: memq native basic_get + ack, {n:,} round trips, filling included (top {TOP} by own time)",
         lambda: peer.get_ack(n), n))
+    pika_n = min(n, 2_000)
+    try:
+        pika_peer = MemqPika()
+        pika_peer.throughput(min(pika_n, 200))  # warm up, and raise Unavailable early
+        section.tables.append(profile_table(
+            f"cProfile: pika's BlockingConnection on memq (memq.pika), publish -> deliver -> ack, "
+            f"{pika_n:,} messages (top {TOP} by own time)", lambda: pika_peer.throughput(pika_n), pika_n))
+    except Unavailable as why:
+        config.log(f"  no memq.pika profile: {why}")
+    section.tables.append(import_profile())
     return section
