@@ -108,3 +108,10 @@ def test_patched_uses_the_hooks():
 def test_public_names_exist(name):
     """The public pika names the docs use are there."""
     assert hasattr(pika, name)
+
+
+def test_consumer_tags_come_from_pika_channel_uuid():
+    """pika makes consumer tags with `uuid.uuid4()` looked up in pika.channel (seeded inside patched())."""
+    source = inspect.getsource(pika.channel.Channel._generate_consumer_tag)
+    assert "uuid.uuid4()" in source
+    assert pika.channel.uuid.__name__ == "uuid"
