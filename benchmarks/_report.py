@@ -72,14 +72,20 @@ def environment(rabbitmq: bool) -> list[str]:
     ]
 
 
-def _md_table(table: Table) -> list[str]:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|")
+def _md_text(text: str) -> str:
+    """Text for Markdown: `<`, `*`, `_` and `|` escaped outside code spans (profiles name `<listcomp>`...)."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = (parts[i].replace("<", "&lt;").replace("*", "\\*").replace("_", "\\_")
+                    .replace("|", "\\|"))
+    return "`".join(parts)
 
-    lines = [f"**{table.title}**", "", "| " + " | ".join(table.columns) + " |",
+
+def _md_table(table: Table) -> list[str]:
+    lines = [f"**{_md_text(table.title)}**", "", "| " + " | ".join(table.columns) + " |",
              "|" + "|".join("---" for _ in table.columns) + "|"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
-    lines += [""] + [f"- {note}" for note in table.notes]
+    lines += ["| " + " | ".join(_md_text(c) for c in row) + " |" for row in table.rows]
+    lines += [""] + [f"- {_md_text(note)}" for note in table.notes]
     return lines + ([""] if table.notes else [])
 
 
