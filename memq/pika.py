@@ -79,12 +79,12 @@ class _Hub:
         progressed = False
         for connection in list(self.background):
             loop = _loop_of(connection)
-            if loop is None or loop in self.polling or not connection.is_open:
+            if loop is None or loop in self.polling or connection.is_closed:
                 if connection.is_closed:
                     self.background.remove(connection)
                 continue
-            if loop.has_work():
-                connection.process_data_events(0)
+            if loop.has_work() or _has_pending_dispatch(connection):
+                _step(loop, connection)
                 progressed = True
         return progressed
 

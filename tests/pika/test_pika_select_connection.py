@@ -70,3 +70,29 @@ def test_run_until_idle_accepts_select_connection(broker):
                                        on_open_callback=opened.append)
     memq.pika.run_until_idle(connection)
     assert opened == [connection]
+
+
+def test_select_connection_can_serve_in_background(broker):
+    """A SelectConnection consumer marked background answers a BlockingConnection's request."""
+
+    def on_open(connection):
+        connection.channel(on_open_callback=on_channel)
+
+    def on_channel(channel):
+        channel.queue_declare("echo", callback=lambda frame: channel.basic_consume("echo", on_request))
+
+    def on_request(channel, method, properties, body):
+        channel.basic_publish("", properties.reply_to, body.upper())
+        channel.basic_ack(method.delivery_tag)
+
+    server = pika.SelectConnection(pika.ConnectionParameters("localhost"), on_open_callback=on_open)
+    memq.pika.background(server)
+    memq.pika.run_until_idle(server)
+    client = pika.BlockingConnection(pika.ConnectionParameters("localhost"))
+    channel = client.channel()
+    replies = []
+    channel.basic_consume("amq.rabbitmq.reply-to", lambda ch, m, p, b: replies.append(b), auto_ack=True)
+    channel.basic_publish("", "echo", b"hello", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+    while not replies:
+        client.process_data_events(time_limit=None)
+    assert replies == [b"HELLO"]
