@@ -494,6 +494,12 @@ def _describe_stall(hub: _Hub, loop: VirtualIOLoop) -> str:
              "(virtual time {:.3f})".format(hub.clock.now())]
     for stream in loop._streams:
         lines.extend(stream.session.describe())
+    for other in hub.loops:
+        for stream in other._streams if other is not loop else ():
+            if stream.session.has_output:
+                name = getattr(stream.session.connection, "name", "another connection")
+                lines.append("{} has frames it never read: if it stands for a server, run it with "
+                             "memq.pika.background(connection)".format(name))
     describe = getattr(hub.broker, "describe", None)
     if callable(describe):
         lines.append(str(describe()))

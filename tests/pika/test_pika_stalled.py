@@ -83,3 +83,17 @@ def test_run_until_idle_follows_messages_between_connections(broker):
     a.basic_publish("", "a", "0")
     memq.pika.run_until_idle(ping, pong)
     assert seen == [b"0", b"1", b"2", b"3", b"4", b"5"]
+
+
+def test_stalled_names_an_unpumped_server(broker):
+    """An RPC client waiting on a server that nobody runs stalls, and the message says why."""
+    server = pika.BlockingConnection(pika.ConnectionParameters("localhost"))
+    server_channel = server.channel()
+    server_channel.queue_declare("rpc")
+    server_channel.basic_consume("rpc", lambda *args: None)
+    client = pika.BlockingConnection(pika.ConnectionParameters("localhost"))
+    channel = client.channel()
+    channel.basic_consume("amq.rabbitmq.reply-to", lambda *args: None, auto_ack=True)
+    channel.basic_publish("", "rpc", b"?", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+    with pytest.raises(memq.errors.Stalled, match="memq.pika.background"):
+        client.process_data_events(time_limit=None)
