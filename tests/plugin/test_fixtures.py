@@ -163,7 +163,7 @@ def test_memq_pika_inspects_queues_and_trace(pytester: pytest.Pytester) -> None:
 
 
 def test_memq_pika_virtual_time_and_heartbeats_marker(pytester: pytest.Pytester) -> None:
-    """advance() moves virtual time (TTLs fire at once); heartbeats=0 makes the broker propose none."""
+    """advance() moves virtual time (TTLs fire at once); heartbeats=N is what the broker proposes."""
     pytester.makepyfile(test_case="""
         import pika
         import pytest
@@ -171,7 +171,7 @@ def test_memq_pika_virtual_time_and_heartbeats_marker(pytester: pytest.Pytester)
         @pytest.mark.memq(heartbeats=0)
         def test_ttl(memq_pika):
             connection = pika.BlockingConnection(pika.ConnectionParameters("localhost"))
-            assert connection._impl.params.heartbeat is None or connection._impl._heartbeat_checker is None
+            assert connection._impl.params.heartbeat == 0
             channel = connection.channel()
             channel.queue_declare("flash", arguments={"x-message-ttl": 60_000})
             channel.basic_publish("", "flash", b"sale")
@@ -179,6 +179,30 @@ def test_memq_pika_virtual_time_and_heartbeats_marker(pytester: pytest.Pytester)
             memq_pika.advance(61)
             assert memq_pika.now() - start == 61
             assert memq_pika.queue("flash").message_count == 0
+
+        def test_default_heartbeat_is_rabbitmqs(memq_pika):
+            assert pika.BlockingConnection()._impl.params.heartbeat == 60
+    """)
+    pytester.runpytest_inprocess().assert_outcomes(passed=2)
+
+
+def test_memq_pika_redirects_select_connection(pytester: pytest.Pytester) -> None:
+    """A SelectConnection the code makes itself, to any address, also reaches the test's broker."""
+    pytester.makepyfile(test_case="""
+        import memq
+        import pika
+
+        def test_select(memq_pika):
+            def on_open(connection):
+                def on_channel(channel):
+                    channel.basic_publish("", "nowhere", b"hi")
+                    connection.ioloop.stop()
+                connection.channel(on_open_callback=on_channel)
+
+            connection = pika.SelectConnection(pika.ConnectionParameters("mq.example", 1234), on_open_callback=on_open)
+            connection.ioloop.start()
+            memq_pika.assert_published(routing_key="nowhere", body=b"hi", count=1)
+            assert len(memq_pika.trace.of_type(memq.events.Unroutable)) == 1
     """)
     pytester.runpytest_inprocess().assert_outcomes(passed=1)
 
