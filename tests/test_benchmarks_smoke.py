@@ -24,3 +24,14 @@ def test_benchmark_smoke_run_completes_with_rows(tmp_path: Path) -> None:
     assert rows > 0
     report = (tmp_path / "performance.md").read_text()
     assert "BEGIN GENERATED" in report and "| memq (native API) |" in report
+
+
+def test_serve_startup_script_prints_its_figure() -> None:
+    """`python -m benchmarks.serve_startup --runs 1` starts `memq serve` once and prints the median."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.serve_startup", "--runs", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "memq serve: median " in result.stdout
+    assert "rabbitmq-server: not measured" in result.stdout
