@@ -224,11 +224,11 @@ class ServerSession:
         return lines
 
     def _queue_state(self, name: str) -> str:
-        vhost = getattr(self.connection, "_vhost", None)
-        queue = getattr(vhost, "queues", {}).get(name)
-        if queue is None:
-            return ""
-        return " ({} ready, {} unacked)".format(getattr(queue, "_ready", "?"), getattr(queue, "unacked", "?"))
+        vhost = getattr(self.connection, "vhost", None)
+        for info in self.broker.list_queues(vhost):
+            if info.name == name:
+                return " ({} ready, {} unacked)".format(info.messages_ready, info.messages_unacknowledged)
+        return ""
 
     def connection_lost(self) -> None:
         """The client dropped the transport: close the core connection as RabbitMQ would."""
