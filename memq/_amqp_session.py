@@ -587,10 +587,4 @@ def _is_hard(exc: BaseException) -> bool:
 
 def _login_ok(broker: Any, username: str, password: str) -> bool:
     """Check PLAIN credentials against the broker's users."""
-    check = getattr(broker, "check_credentials", None) or getattr(broker, "authenticate", None)
-    if check is not None:
-        return bool(check(username, password))
-    users = getattr(broker, "users", None) or getattr(broker, "_users", None)
-    if isinstance(users, dict):
-        return users.get(username) == password
-    return True
+    return bool(broker.users.get(username) == password)
