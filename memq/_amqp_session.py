@@ -397,7 +397,7 @@ class ServerSession:
         channel = self._channels.get(number)
         if channel is None or channel.closing or error is None or self._busy:
             return
-        if getattr(error, "hard", False) or isinstance(error, getattr(errors, "HardError", ())):
+        if _is_hard(error):
             return  # the connection-level close follows
         self._soft_close(channel, error)
 
@@ -576,13 +576,9 @@ class ServerSession:
         self._send(number, spec.Basic.Cancel(consumer_tag, True))
 
 
-def _is_hard(exc: BaseException) -> bool:
-    """True if the core error closes the connection rather than the channel."""
-    hard = getattr(exc, "hard", None)
-    if hard is not None:
-        return bool(hard)
-    hard_error = getattr(errors, "HardError", None)
-    return hard_error is not None and isinstance(exc, hard_error)
+def _is_hard(exc: errors.AMQPError) -> bool:
+    """True if the core error closes the connection rather than the channel (the error's `hard`)."""
+    return bool(exc.hard)
 
 
 def _login_ok(broker: Any, username: str, password: str) -> bool:
