@@ -125,7 +125,7 @@ class Broker(Lifecycle, Inspection):
             if now != self._trace_now:  # the records of one instant share one time object
                 self._trace_now = now
                 self._trace_time = now - self.clock.start
-            trace._raw.append((cls, self._trace_time, *args))
+            trace._raw.append((cls.code, self._trace_time, *args))  # type: ignore[attr-defined]
 
     def _count_settled(self, fate: str) -> None:
         self.fates[fate] += 1

@@ -256,6 +256,19 @@ class BrokerRestarted(Event):
     pass
 
 
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ConnectionOpened, ConnectionClosed, ChannelOpened, ChannelClosed, ExchangeDeclared, ExchangeDeleted,
+    QueueDeclared, QueueDeleted, Bound, Unbound, Published, Routed, Unroutable, Returned, Confirmed,
+    Delivered, Acked, Nacked, Rejected, Requeued, Dropped, Expired, DeadLettered, ConsumerStarted,
+    ConsumerCancelled, BrokerRestarted,
+)
+"""Every event type; a recorded event stores its type's index here (`code`), so the raw records hold
+only atoms (ints, floats, strings) and the garbage collector stops tracking them."""
+
+for _code, _cls in enumerate(EVENT_TYPES):
+    _cls.code = _code  # type: ignore[attr-defined]
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
@@ -294,18 +307,21 @@ class Trace(Sequence[Event]):
     def __getitem__(self, index: slice) -> list[Event]: ...
 
     def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        types = EVENT_TYPES
         if isinstance(index, slice):
-            return [cls(*args) for cls, *args in self._raw[index]]
-        cls, *args = self._raw[index]
-        return cls(*args)
+            return [types[code](*args) for code, *args in self._raw[index]]
+        code, *args = self._raw[index]
+        return types[code](*args)
 
     def __iter__(self) -> Iterator[Event]:
-        for cls, *args in self._raw:
-            yield cls(*args)
+        types = EVENT_TYPES
+        for code, *args in self._raw:
+            yield types[code](*args)
 
     def of_type(self, *types: type[Event]) -> list[Event]:
         """The events of the given types, in order."""
-        return [cls(*args) for cls, *args in self._raw if cls in types]
+        codes = {cls.code for cls in types}  # type: ignore[attr-defined]
+        return [EVENT_TYPES[code](*args) for code, *args in self._raw if code in codes]
 
     def clear(self) -> None:
         """Forget every event recorded so far."""

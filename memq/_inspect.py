@@ -271,9 +271,9 @@ class Inspection:
     def message_rates(self: "Broker", interval: float = 1.0) -> list[dict[str, Any]]:  # type: ignore[misc]
         """Publish, deliver and ack counts per `interval` of virtual time, from the trace."""
         counts: dict[int, dict[str, Any]] = {}
-        names = {ev.Published: "publish", ev.Delivered: "deliver", ev.Acked: "ack"}
-        for cls, time, *_ in self.trace._raw:
-            name = names.get(cls)
+        names = {ev.Published.code: "publish", ev.Delivered.code: "deliver", ev.Acked.code: "ack"}  # type: ignore[attr-defined]
+        for code, time, *_ in self.trace._raw:
+            name = names.get(code)
             if name is not None:
                 bucket = counts.setdefault(int(time // interval), {"publish": 0, "deliver": 0, "ack": 0})
                 bucket[name] += 1
