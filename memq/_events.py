@@ -265,8 +265,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 """Every event type; a recorded event stores its type's index here (`code`), so the raw records hold
 only atoms (ints, floats, strings) and the garbage collector stops tracking them."""
 
-for _code, _cls in enumerate(EVENT_TYPES):
-    _cls.code = _code  # type: ignore[attr-defined]
+for _code, _event_type in enumerate(EVENT_TYPES):
+    _event_type.code = _code  # type: ignore[attr-defined]
+del _code, _event_type
 
 
 def _json_default(value: Any) -> Any:
