@@ -35,6 +35,7 @@ REPLIES: dict[str, tuple[type[errors.AMQPError], str]] = {
         "ACCESS_REFUSED - cannot publish to internal exchange '{exchange}' in vhost '{vhost}'",
     ),
     "unknown_exchange_type": (errors.CommandInvalid, "COMMAND_INVALID - unknown exchange type '{type}'"),
+    "invalid_exchange_type": (errors.CommandInvalid, "COMMAND_INVALID - invalid exchange type '{type}'"),
     "inequivalent_flag": (
         errors.PreconditionFailed,
         "PRECONDITION_FAILED - inequivalent arg '{arg}' for {kind} '{name}' in vhost '{vhost}': "

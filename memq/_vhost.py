@@ -30,6 +30,21 @@ PREDECLARED_EXCHANGES: tuple[tuple[str, ExchangeType, bool], ...] = (
 )
 
 
+# RabbitMQ says "invalid exchange type" for a name that is already an Erlang atom in its VM and
+# "unknown exchange type" otherwise. Which atoms exist cannot be known from outside; these are names
+# seen to be atoms in RabbitMQ 3.10 (the empty name, single letters, common words of Erlang and
+# RabbitMQ). Differs from RabbitMQ for other atoms: see docs/differences.md.
+_ERLANG_ATOMS = frozenset(
+    ["", *"abcdefghijklmnopqrstuvwxyz"]
+    + """true false ok error undefined queue exchange binding classic quorum stream random local all any
+    none default infinity normal shutdown timeout badarg exit throw node self lists string binary atom
+    integer float list tuple map pid port ref reference function value key name type state data info
+    warning debug notice critical alert emergency max min global transient durable persistent exclusive
+    internal arguments amqp rabbit mnesia kernel stdlib message channel connection user vhost policy
+    consumer""".split()
+)
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -91,7 +106,8 @@ class VHost:
         except ValueError:
             if type_name in ("x-consistent-hash", "x-delayed-message", "x-random", "x-local-random"):
                 raise errors.Unsupported(f"memq does not model the {type_name!r} exchange type") from None
-            raise reply("unknown_exchange_type", type=type_name) from None
+            key = "invalid_exchange_type" if type_name in _ERLANG_ATOMS else "unknown_exchange_type"
+            raise reply(key, type=type_name) from None
         existing = self.exchanges.get(name)
         if existing is None:
             if name.startswith("amq."):

@@ -242,6 +242,14 @@ def test_unknown_exchange_type_closes_connection(amqp):
         connection.channel()
 
 
+@pytest.mark.parametrize("exchange_type", ["", "true", "x"], ids=["empty", "true", "letter"])
+def test_exchange_type_that_is_an_erlang_atom_is_invalid_not_unknown(amqp, exchange_type):
+    """A type name the broker already knows as an Erlang atom gets 'invalid exchange type', also 503."""
+    channel = amqp.channel(amqp.connect())
+    with connection_closed(503, f"COMMAND_INVALID - invalid exchange type '{exchange_type}'"):
+        channel.exchange_declare(amqp.unique("x"), exchange_type)
+
+
 def test_unknown_exchange_type_passive_reports_missing_exchange(amqp):
     """A passive declare does not check the type: a missing exchange is 404."""
     channel = amqp.channel()
