@@ -22,6 +22,7 @@ from pika import frame, spec
 from memq import errors
 from memq._amqp_methods import HANDLERS, ProtocolError
 from memq._messages import EMPTY_PROPERTIES, Properties
+from memq._replies import reply
 
 FrameLike = Union[frame.Frame, frame.ProtocolHeader]
 
@@ -116,6 +117,10 @@ def to_pika_properties(props: Any) -> spec.BasicProperties:
 
 
 _EMPTY_PIKA_PROPERTIES = spec.BasicProperties().__dict__
+
+# The methods in which RabbitMQ reads queue "" as the channel's last declared queue.
+_QUEUE_SHORTCUT_METHODS = (spec.Basic.Get, spec.Basic.Consume, spec.Queue.Bind, spec.Queue.Unbind,
+                           spec.Queue.Purge, spec.Queue.Delete)
 
 
 def to_core_properties(props: Optional[spec.BasicProperties]) -> Any:
@@ -449,6 +454,8 @@ class ServerSession:
         if channel is None:
             if isinstance(method, spec.Channel.Open):
                 self._open_channel(number)
+            elif getattr(method, "queue", None) == "" and type(method) in _QUEUE_SHORTCUT_METHODS:
+                self._stray_close(number, method)
             elif not isinstance(method, (spec.Channel.CloseOk, spec.Channel.Close)):
                 raise ProtocolError(504, "CHANNEL_ERROR - expected 'channel.open'", *_ids(method))
             return
@@ -457,6 +464,9 @@ class ServerSession:
                 del self._channels[number]
             elif isinstance(method, spec.Channel.Close):
                 self._send(number, spec.Channel.CloseOk())
+            elif isinstance(method, spec.Channel.Open):
+                # Mirrors RabbitMQ: a channel waiting for Channel.CloseOk takes Channel.Open as a second one.
+                raise ProtocolError(504, "CHANNEL_ERROR - second 'channel.open' seen", 20, 10)
             return
         if channel.publish is not None:
             raise ProtocolError(505, "UNEXPECTED_FRAME - expected content header for class 60, "
@@ -474,6 +484,19 @@ class ServerSession:
             self._busy = False
         if reply is not None:
             self._send(number, reply)
+
+    def _stray_close(self, number: int, method: Any) -> None:
+        """A method naming queue "" on a channel that was never opened.
+
+        Mirrors RabbitMQ 3.10: the channel process started for it expands the empty queue name (the
+        channel's last declared queue: none) before it checks that the channel is open, so the answer is
+        a Channel.Close with 404 on that number, which then waits for Channel.CloseOk.
+        """
+        stray = _Channel(number, None)
+        stray.closing = True
+        self._channels[number] = stray
+        error = reply("no_previous_queue")
+        self._send(number, spec.Channel.Close(error.reply_code, error.reply_text, *_ids(method)))
 
     def _on_connection_method(self, method: Any) -> None:
         if isinstance(method, spec.Connection.Close):

@@ -6,7 +6,10 @@ here pins the behaviour, checked on memq and on RabbitMQ like every conformance 
 
 from __future__ import annotations
 
-from .support import channel_closed, publish, ready_count
+import pytest
+from pika import exceptions as pika_errors
+
+from .support import channel_closed, connection_closed, publish, ready_count, settle
 
 NO_PREVIOUS_QUEUE = "NOT_FOUND - no previously declared queue"
 
@@ -50,3 +53,17 @@ def test_empty_queue_name_is_the_last_declared_queue(amqp):
     assert channel.queue_delete("").method.message_count == 1
     # The name stays: deleting it again is deleting a missing queue, which is fine.
     assert channel.queue_delete("").method.message_count == 0
+
+
+def test_basic_get_of_empty_name_on_closed_channel_leaves_its_number_closing(amqp):
+    """pika sends basic_get on a closed channel anyway; with queue "" RabbitMQ answers on that unopened number
+    with Channel.Close 404 (pika ignores it), so opening a channel on the number again is a second
+    'channel.open'."""
+    connection = amqp.connect()
+    channel = connection.channel()
+    channel.close()
+    with pytest.raises(pika_errors.ChannelWrongStateError):
+        channel.basic_get("")
+    settle(connection)  # the Close must reach pika before the number is in use again
+    with connection_closed(504, "CHANNEL_ERROR - second 'channel.open' seen"):
+        connection.channel()
