@@ -6,17 +6,17 @@ app = celery.Celery("shop", broker="amqp://guest:guest@localhost:5672//", backen
 attempts = {}
 
 
-@app.task(name="shop.add")
+@app.task(shared=False, name="shop.add")
 def add(x, y):
     return x + y
 
 
-@app.task(name="shop.total")
+@app.task(shared=False, name="shop.total")
 def total(prices):
     return sum(prices)
 
 
-@app.task(name="shop.flaky", bind=True, max_retries=3)
+@app.task(shared=False, name="shop.flaky", bind=True, max_retries=3)
 def flaky(self, key):
     """Fails on its first attempt, then succeeds."""
     attempts[key] = attempts.get(key, 0) + 1
@@ -25,6 +25,6 @@ def flaky(self, key):
     return attempts[key]
 
 
-@app.task(name="shop.refuse")
+@app.task(shared=False, name="shop.refuse")
 def refuse(reason):
     raise ValueError(reason)
