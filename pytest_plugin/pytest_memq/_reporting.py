@@ -58,11 +58,12 @@ def sections_for(context: TestContext, html_path: str | None = None) -> list[tup
     lines = summary(context)
     if html_path:
         lines.append(f"sequence diagram: {html_path}")
-    head = "trace" if context.settings.simulated else "what the clients did"
-    lines.append("")
-    count = f"{len(events)} event{'s' * (len(events) != 1)}"
-    lines.append(f"{head} (last {len(shown)} of {count}):" if len(shown) < len(events) else f"{head} ({count}):")
-    lines.append(format_events(shown) if shown else "(no events)")
+    if context.settings.simulated or context.pika is not None:
+        head = "trace" if context.settings.simulated else "what the clients did"
+        count = f"{len(events)} event{'s' * (len(events) != 1)}"
+        lines.append("")
+        lines.append(f"{head} (last {len(shown)} of {count}):" if len(shown) < len(events) else f"{head} ({count}):")
+        lines.append(format_events(shown) if shown else "(no events)")
     sections = [("memq", "\n".join(lines))]
     snapshot = _snapshot(context)
     if snapshot:

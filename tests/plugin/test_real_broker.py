@@ -101,3 +101,26 @@ def test_worker_placeholder_in_the_url(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_case="def test_x(): pass")
     result = pytester.runpytest_inprocess("--co", "--memq-broker=amqp://guest:guest@127.0.0.1:5672/ci-{worker}")
     result.stdout.fnmatch_lines(["memq: real broker amqp://guest:***@127.0.0.1:5672/ci-master"])
+
+
+def test_celery_failure_report_on_the_real_broker(pytester: pytest.Pytester) -> None:
+    """On RabbitMQ the workers run in threads; a failing test still shows the task table."""
+    pytester.makepyfile(test_case="""
+        import celery
+
+        app = celery.Celery("t", set_as_current=False)
+
+        @app.task(shared=False, name="t.boom")
+        def boom():
+            raise ValueError("no stock")
+
+        def test_boom(memq_celery):
+            driver = memq_celery(app)
+            boom.delay()
+            driver.run_until_idle(timeout=10)
+            assert driver.tasks[0].state == "SUCCESS"
+    """)
+    result = pytester.runpytest_inprocess(f"--memq-broker={RABBITMQ_URL}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*- memq celery tasks -*", "t.boom*FAILURE*celery@memq*0*ValueError('no stock')"])
+    assert "what the clients did" not in result.stdout.str()
