@@ -17,6 +17,8 @@ __all__ = [
     "amqp_type",
     "type_class",
     "check_queue_arguments",
+    "check_queue_type",
+    "check_server_named",
     "inequivalent_values",
     "max_priority_of",
     "MAX_EXPIRY",
@@ -160,7 +162,36 @@ def _check_queue_mode(value: Any, arguments: dict) -> str | None:
 
 
 def _check_queue_type(value: Any, arguments: dict) -> str | None:
-    return _check_longstr(value, arguments)
+    problem = _check_longstr(value, arguments)
+    if problem is None and value not in QUEUE_TYPES:
+        return f'"unsupported queue type \'{value}\'"'
+    return problem
+
+
+def _check_dlx_strategy(value: Any, arguments: dict) -> str | None:
+    problem = _check_longstr(value, arguments)
+    if problem is None and value not in ("at-most-once", "at-least-once"):
+        return "invalid_dlx_strategy"
+    return problem
+
+
+def _unchecked(value: Any, arguments: dict) -> str | None:
+    return None  # Mirrors RabbitMQ 3.10: a quorum queue takes any x-delivery-limit at declaration
+
+
+QUEUE_TYPES: dict[str, str] = {
+    "classic": "rabbit_classic_queue",
+    "quorum": "rabbit_quorum_queue",
+    "stream": "rabbit_stream_queue",
+}
+"""The queue types RabbitMQ 3.10 knows, with the module name its reply texts use."""
+
+REFUSED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "classic": ("x-delivery-limit", "x-dead-letter-strategy", "x-quorum-initial-group-size",
+                "x-max-in-memory-length", "x-max-in-memory-bytes"),
+    "quorum": ("x-max-priority", "x-queue-mode", "x-queue-master-locator", "x-queue-version"),
+}
+"""Arguments a queue type refuses at declaration, as RabbitMQ 3.10.8 refuses them (checked against it)."""
 
 
 QUEUE_ARGUMENTS: dict[str, Callable[[Any, dict], str | None]] = {
@@ -177,29 +208,78 @@ QUEUE_ARGUMENTS: dict[str, Callable[[Any, dict], str | None]] = {
     "x-queue-mode": _check_queue_mode,
     "x-single-active-consumer": _check_bool,
     "x-queue-type": _check_queue_type,
-    "x-delivery-limit": _check_non_neg_int,
+    "x-delivery-limit": _unchecked,
 }
 """The queue arguments RabbitMQ checks at declaration (and for equivalence), with their checks."""
 
+_DECLARE_ONLY: dict[str, Callable[[Any, dict], str | None]] = {
+    "x-dead-letter-strategy": _check_dlx_strategy,
+}
+"""Arguments checked at declaration but (as far as memq knows) not compared on redeclaration."""
+
 
 def check_queue_arguments(arguments: dict, queue: str, vhost: str) -> None:
-    """Raise RabbitMQ's 406 for the first invalid queue argument.
+    """Raise RabbitMQ's 406 for the first invalid queue argument, in the order the arguments came.
+
+    Mirrors RabbitMQ 3.10.8: for each argument, whether the queue type takes it is checked before its value.
 
     Raises:
         errors.PreconditionFailed: ``invalid arg 'x-message-ttl' for queue 'q' in vhost '/': {value_negative,-1}``.
     """
-    for key, check in QUEUE_ARGUMENTS.items():
-        if key in arguments:
-            problem = check(arguments[key], arguments)
-            if problem is not None:
-                raise errors.PreconditionFailed(
-                    f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{queue}' in vhost '{vhost}': {problem}"
-                )
     queue_type = arguments.get("x-queue-type", "classic")
-    if queue_type not in ("classic", "quorum", "stream"):
-        raise errors.InternalError("INTERNAL_ERROR")
-    if queue_type != "classic":
-        raise errors.Unsupported(f"memq models classic queues only, not x-queue-type={queue_type!r}")
+    refused = REFUSED_BY_TYPE.get(queue_type, ()) if isinstance(queue_type, str) else ()
+    prefix = f"PRECONDITION_FAILED - invalid arg '{{}}' for queue '{queue}' in vhost '{vhost}'"
+    for key, value in arguments.items():
+        if key in refused:
+            raise errors.PreconditionFailed(f"{prefix.format(key)} of queue type {QUEUE_TYPES[queue_type]}")
+        check = QUEUE_ARGUMENTS.get(key) or _DECLARE_ONLY.get(key)
+        if check is None:
+            continue
+        problem = check(value, arguments)
+        if problem is not None:
+            raise errors.PreconditionFailed(f"{prefix.format(key)}: {problem}")
+
+
+def check_queue_type(queue_type: Any, arguments: dict, durable: bool, exclusive: bool, auto_delete: bool,
+                     queue: str, vhost: str) -> None:
+    """Raise what RabbitMQ raises for a quorum queue's flags, or Unsupported for what memq does not model.
+
+    Raises:
+        errors.PreconditionFailed: ``invalid property 'non-durable' for queue 'q' in vhost '/'`` (also
+            'auto-delete', 'exclusive-owner'; checked in that order).
+        errors.Unsupported: a stream queue, or a quorum queue feature memq does not model.
+    """
+    if queue_type == "stream":
+        raise errors.Unsupported("memq models classic and quorum queues, not x-queue-type='stream'")
+    if queue_type != "quorum":
+        return
+    for bad, name in ((auto_delete, "auto-delete"), (exclusive, "exclusive-owner"), (not durable, "non-durable")):
+        if bad:
+            raise errors.PreconditionFailed(
+                f"PRECONDITION_FAILED - invalid property '{name}' for queue '{queue}' in vhost '{vhost}'")
+    limit = arguments.get("x-delivery-limit")
+    if limit is not None and (amqp_type(limit) not in _INTEGER_TYPES or limit < 0):
+        raise errors.Unsupported(f"memq does not model a quorum queue's x-delivery-limit of {limit!r}")
+    if arguments.get("x-overflow", "drop-head") != "drop-head" and (
+            "x-max-length" in arguments or "x-max-length-bytes" in arguments):
+        raise errors.Unsupported("memq does not model a quorum queue's x-overflow other than drop-head")
+    if arguments.get("x-dead-letter-strategy") == "at-least-once":
+        raise errors.Unsupported("memq does not model x-dead-letter-strategy 'at-least-once'")
+
+
+def check_server_named(queue_type: Any) -> None:
+    """Mirrors RabbitMQ 3.10: only classic queues may be server-named (an unknown type is a 541).
+
+    Raises:
+        errors.PreconditionFailed: a quorum or stream queue with an empty name.
+        errors.InternalError: an unknown `x-queue-type` with an empty name.
+    """
+    if queue_type == "classic":
+        return
+    if queue_type in QUEUE_TYPES:
+        raise errors.PreconditionFailed(
+            f"PRECONDITION_FAILED - Cannot declare a server-named queue for type {QUEUE_TYPES[queue_type]}")
+    raise errors.InternalError("INTERNAL_ERROR")
 
 
 _X_MATCH = ("all", "any", "all-with-x", "any-with-x")

@@ -213,8 +213,9 @@ class Broker(Lifecycle, Inspection):
             channel.unacked[tag] = Unacked(entry, queue, None)
             queue.unacked += 1
         self.queue_used(queue)
+        properties = self.delivered_properties(queue, entry, True) if queue.quorum else message.properties
         return GetOk(tag, entry.redelivered, message.exchange, message.routing_key,
-                     queue.message_count, message.properties, message.body)
+                     queue.message_count, properties, message.body)
 
     def _consume(self, channel: Channel, queue_name: str, callback: Callable[..., Any], auto_ack: bool,
                  exclusive: bool, tag: str, arguments: dict) -> str:
@@ -225,6 +226,9 @@ class Broker(Lifecycle, Inspection):
             raise reply("reuse_consumer_tag", tag=tag)
         if (exclusive and queue.consumers) or any(c.exclusive for c in queue.consumers):
             raise reply("exclusive_consume", queue=queue.name, vhost=queue.vhost)
+        if queue.quorum and channel.global_prefetch:
+            raise errors.NotImplementedAMQP(
+                f"NOT_IMPLEMENTED - queue '{queue.name}' in vhost '{queue.vhost}' does not support global qos")
         if not tag:
             tag = channel.connection._vhost._generated_name("amq.ctag-")
         consumer = Consumer(tag, queue, channel, callback, auto_ack, exclusive, channel.prefetch_count,
@@ -249,6 +253,8 @@ class Broker(Lifecycle, Inspection):
             self._delete_queue(queue, "auto_delete")
         elif not queue.deleted:
             self.queue_used(queue)
+            # Mirrors RabbitMQ 3.10.8: with a single active consumer, the next consumer becomes active
+            # here, but gets the messages already waiting only at the queue's next delivery run.
 
     def _capacity_changed(self, channel: Channel) -> None:
         for consumer in channel.consumers.values():

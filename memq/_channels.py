@@ -486,7 +486,7 @@ class Channel:
         consumer.callback(
             self,
             Deliver(consumer.tag, tag, entry.redelivered, message.exchange, message.routing_key),
-            message.properties,
+            broker.delivered_properties(queue, entry, False) if queue.quorum else message.properties,
             message.body,
         )
 

@@ -209,7 +209,7 @@ class Inspection:
         """The consumers of every queue, in subscription order."""
         return [
             ConsumerInfo(q.vhost, q.name, c.channel.connection.name, c.channel.channel_number, c.tag,
-                         not c.auto_ack, c.prefetch, c.exclusive, True, dict(c.arguments))
+                         not c.auto_ack, c.prefetch, c.exclusive, q.is_active(c), dict(c.arguments))
             for v in self._vhost_list(vhost) for q in v.queues.values() for c in q.consumers
         ]
 

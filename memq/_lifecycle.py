@@ -148,7 +148,32 @@ class Lifecycle:
             self._watch_head(queue)
 
     def requeue_refused(self: "Broker", queue: Queue, entry: Entry) -> bool:  # type: ignore[misc]
-        return False
+        """Whether a returned entry leaves instead of going back: a quorum queue's `x-delivery-limit`.
+
+        Mirrors RabbitMQ 3.10: every return (nack or reject with requeue, channel close, recover)
+        counts; past the limit the message is dead-lettered with reason `delivery_limit`, or dropped.
+        """
+        if not queue.quorum:
+            return False
+        entry.returns += 1
+        limit = queue.arguments.get("x-delivery-limit")
+        if limit is None or entry.returns <= limit:
+            return False
+        self.dead_letter_or_drop(queue, entry, "delivery_limit")
+        return True
+
+    def delivered_properties(self: "Broker", queue: Queue, entry: Entry, get: bool) -> Properties:  # type: ignore[misc]
+        """The properties a delivery carries: a quorum queue adds the `x-delivery-count` header.
+
+        Mirrors RabbitMQ 3.10.8: Basic.GetOk always carries it (0 the first time); Basic.Deliver
+        only once the message has come back at least once.
+        """
+        properties = entry.message.properties
+        if not queue.quorum or (not get and not entry.returns):
+            return properties
+        headers = dict(properties.headers or {})
+        headers["x-delivery-count"] = entry.returns
+        return properties.replace(headers=headers)
 
     # --- message TTL ---------------------------------------------------------------------------
 
@@ -301,7 +326,7 @@ class Lifecycle:
                     continue
                 kept = []
                 for entry in queue.take_all():
-                    if entry.message.persistent:
+                    if entry.message.persistent or queue.quorum:  # a quorum queue keeps every message
                         kept.append(entry)
                     else:
                         self._drop(queue, entry, "restart")
@@ -324,7 +349,7 @@ class Lifecycle:
 def _room(queue: Queue, enough: int) -> int:
     """How many ready entries the queue's consumers could take right now, counting up to `enough`."""
     rooms: dict[int, list[int]] = {}  # per channel: [its global room, its consumers' room]
-    for consumer in queue.consumers:
+    for consumer in queue.consumers[:1] if queue.single_active else queue.consumers:
         if consumer.auto_ack:
             return enough
         channel = consumer.channel

@@ -33,6 +33,7 @@ class Entry:
 
     __slots__ = (
         "message", "seq", "redelivered", "priority", "expires_at", "delivery_count", "deaths", "zero_ttl",
+        "returns",
     )
 
     def __init__(self, message: "Message", seq: int, priority: int = 0) -> None:
@@ -43,6 +44,7 @@ class Entry:
         self.expires_at: float | None = None
         self.zero_ttl = False  # TTL 0: may be delivered at the instant it arrived, else it expires
         self.delivery_count = 0
+        self.returns = 0  # times it came back unsettled (nack/reject with requeue, channel close, recover)
         self.deaths: Any = None
 
     def __repr__(self) -> str:
@@ -117,6 +119,8 @@ class Queue:
         self.auto_delete = auto_delete
         self.arguments = dict(arguments or {})
         self.max_priority = max_priority
+        self.quorum = self.arguments.get("x-queue-type") == "quorum"
+        self.single_active = self.arguments.get("x-single-active-consumer") is True
         self._levels: list[deque[Entry]] = [deque() for _ in range(max_priority + 1)]
         self._ready = 0
         self.ready_bytes = 0
@@ -153,10 +157,12 @@ class Queue:
         self.ready_bytes += len(entry.message.body)
 
     def requeue(self, entry: Entry) -> None:
-        """Put an entry back at its original position, marked redelivered."""
+        """Put an entry back at its original position (a quorum queue: at the tail), marked redelivered."""
         entry.redelivered = True
         level = self._levels[entry.priority]
-        if not level or entry.seq < level[0].seq:
+        if self.quorum:
+            level.append(entry)  # Mirrors RabbitMQ 3.10: a quorum queue puts returned messages last
+        elif not level or entry.seq < level[0].seq:
             level.appendleft(entry)
         elif entry.seq > level[-1].seq:
             level.append(entry)
@@ -245,15 +251,23 @@ class Queue:
             self._rr -= 1
         self._note_priorities()
 
+    def is_active(self, consumer: Consumer) -> bool:
+        """Whether `consumer` may get messages (with single active consumer: only the first subscribed)."""
+        return not self.single_active or (bool(self.consumers) and self.consumers[0] is consumer)
+
     def _note_priorities(self) -> None:
         consumers = self.consumers
         self._mixed_priorities = any(c.priority != consumers[0].priority for c in consumers)
 
     def next_consumer(self) -> Consumer | None:
-        """The consumer that gets the next message: round-robin among the highest priority with capacity."""
+        """The consumer that gets the next message: round-robin among the highest priority with capacity.
+
+        With `x-single-active-consumer`, only the earliest subscribed consumer ever gets messages
+        (Mirrors RabbitMQ 3.10: consumer priorities do not choose the active one).
+        """
         consumers = self.consumers
         count = len(consumers)
-        if count == 1:
+        if count == 1 or (self.single_active and count):
             only = consumers[0]
             return only if only.has_capacity() else None
         if not self._mixed_priorities:  # one priority: the first with capacity, in O(1) while most have some

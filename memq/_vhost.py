@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import _events as ev
 from . import errors
-from ._arguments import QUEUE_ARGUMENTS, amqp_type, check_queue_arguments, check_x_match, inequivalent_values, max_priority_of
+from ._arguments import (QUEUE_ARGUMENTS, amqp_type, check_queue_arguments, check_queue_type, check_server_named,
+                         check_x_match, inequivalent_values, max_priority_of)
 from ._exchanges import Binding, Exchange, ExchangeType
 from ._queues import Queue
 from ._replies import reply
@@ -171,7 +172,9 @@ class VHost:
             self.check_exclusive(queue, connection)
             self.broker.queue_used(queue)
             return queue
+        queue_type = arguments.get("x-queue-type", "classic")
         if name == "":
+            check_server_named(queue_type)
             name = self._generated_name("amq.gen-")
         elif name.startswith("amq."):
             raise reply("reserved_name", kind="queue", name=name)
@@ -188,6 +191,7 @@ class VHost:
                 f"in queue '{name}' in vhost '{self.name}'"
             )
         check_queue_arguments(arguments, name, self.name)
+        check_queue_type(queue_type, arguments, durable, exclusive, auto_delete, name, self.name)
         queue = Queue(self.name, name, durable, owner, auto_delete, arguments, max_priority_of(arguments))
         queue.last_used = self.broker.clock.now()
         self.queues[name] = queue

@@ -200,17 +200,25 @@ def test_queue_declare_boundary_argument_is_accepted(ch, arguments):
     assert ch.is_open
 
 
-def test_queue_declare_unknown_queue_type_closes_connection_with_541(conn, ch):
-    """`x-queue-type: bogus` is a hard 541 INTERNAL_ERROR."""
+def test_queue_declare_unknown_queue_type_is_refused_with_406(conn, ch):
+    """A named queue with `x-queue-type: bogus` gets 406 "unsupported queue type", a channel error."""
     error = _refused(ch.queue_declare, "q", arguments={"x-queue-type": "bogus"})
+    assert (error.reply_code, error.reply_text) == (
+        406, "PRECONDITION_FAILED - invalid arg 'x-queue-type' for queue 'q' in vhost '/': "
+             "\"unsupported queue type 'bogus'\"")
+    assert conn.is_open and not ch.is_open
+
+
+def test_queue_declare_server_named_unknown_queue_type_closes_connection_with_541(conn, ch):
+    """A server-named queue with `x-queue-type: bogus` is a hard 541 INTERNAL_ERROR."""
+    error = _refused(ch.queue_declare, "", arguments={"x-queue-type": "bogus"})
     assert (error.reply_code, error.reply_text) == (541, "INTERNAL_ERROR") and not conn.is_open
 
 
-@pytest.mark.parametrize("kind", ["quorum", "stream"])
-def test_queue_declare_other_queue_types_are_unsupported(ch, kind):
-    """Quorum and stream queues raise Unsupported rather than being approximated."""
+def test_queue_declare_stream_is_unsupported(ch):
+    """Stream queues raise Unsupported rather than being approximated."""
     with pytest.raises(errors.Unsupported):
-        ch.queue_declare("q", durable=True, arguments={"x-queue-type": kind})
+        ch.queue_declare("q", durable=True, arguments={"x-queue-type": "stream"})
 
 
 # --- exclusive -------------------------------------------------------------------------------
