@@ -82,7 +82,7 @@ class Broker(Lifecycle, Inspection):
         self._settling = False
         self.fates: dict[str, int] = dict.fromkeys(ev_fates(), 0)
         self.enqueued = 0
-        self.published = 0
+        self.published_count = 0
         Lifecycle.__init__(self)
         self.add_vhost("/")
 
@@ -140,7 +140,7 @@ class Broker(Lifecycle, Inspection):
         if properties.reply_to == REPLY_TO:
             properties = self.reply_to_properties(channel, properties)
         self._mid += 1
-        self.published += 1
+        self.published_count += 1
         message = Message(self._mid, exchange, routing_key, body, properties, self.clock._now)
         self._record(ev.Published, message.mid, channel.connection.name, channel.channel_number,
                      exchange, routing_key, len(body))

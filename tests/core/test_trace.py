@@ -129,3 +129,17 @@ def test_trace_event_to_dict_names_event():
     """Event.to_dict() gives the fields with the event's class name under "event"."""
     assert ev.QueueDeclared(1.0, "/", "q").to_dict() == {"event": "QueueDeclared", "time": 1.0, "vhost": "/",
                                                          "queue": "q"}
+
+
+def test_published_lists_publish_events_filtered_by_exchange_and_key() -> None:
+    """broker.published() returns the Published events, optionally for one exchange and routing key."""
+    import memq
+
+    broker = memq.Broker()
+    channel = broker.connect().channel()
+    channel.queue_declare("q")
+    channel.basic_publish("", "q", b"one")
+    channel.basic_publish("amq.topic", "a.b", b"two")
+    assert [e.routing_key for e in broker.published()] == ["q", "a.b"]
+    assert [e.size for e in broker.published(exchange="amq.topic", routing_key="a.b")] == [3]
+    assert broker.published(routing_key="nope") == []
