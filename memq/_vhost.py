@@ -98,10 +98,11 @@ class VHost:
 
     def exchange_declare(self, name: str, type_name: str, passive: bool, durable: bool,
                          auto_delete: bool, internal: bool, arguments: dict) -> Exchange:
-        if name == "":
-            raise reply("default_exchange")
         if passive:
+            if name == "":
+                raise reply("default_exchange")
             return self.exchange(name)
+        # Mirrors RabbitMQ: the type is checked first, then the name.
         try:
             kind = ExchangeType(type_name)
         except ValueError:
@@ -109,6 +110,8 @@ class VHost:
                 raise errors.Unsupported(f"memq does not model the {type_name!r} exchange type") from None
             key = "invalid_exchange_type" if type_name in _ERLANG_ATOMS else "unknown_exchange_type"
             raise reply(key, type=type_name) from None
+        if name == "":
+            raise reply("default_exchange")
         existing = self.exchanges.get(name)
         if existing is None:
             if name.startswith("amq."):

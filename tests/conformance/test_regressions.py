@@ -67,3 +67,11 @@ def test_basic_get_of_empty_name_on_closed_channel_leaves_its_number_closing(amq
     settle(connection)  # the Close must reach pika before the number is in use again
     with connection_closed(504, "CHANNEL_ERROR - second 'channel.open' seen"):
         connection.channel()
+
+
+def test_declaring_the_default_exchange_with_an_unknown_type_is_a_connection_error(amqp):
+    """The exchange type is checked before the name: declaring "" as type 'bogus' closes the connection
+    with 503 (not the channel with 403)."""
+    connection = amqp.connect()
+    with connection_closed(503, "COMMAND_INVALID - unknown exchange type 'bogus'"):
+        connection.channel().exchange_declare("", "bogus")
