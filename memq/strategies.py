@@ -65,13 +65,16 @@ _PATTERN_PIECES = ("#.#", "*.#", "#.*", "*.#.*", "#.a.#", "a.#.b", "a.#.#.b", "a
 # Characters of 1, 2, 3 and 4 UTF-8 bytes, to pad a key to exactly the byte limit.
 _FILLERS = ("a", "é", "日", "🐇")
 
-_WORD_CHARACTERS = st.characters(codec="utf-8", exclude_characters=".")
+_WORD_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters=".")
 KEY_WORDS = st.one_of(
     st.sampled_from(_PLAIN_WORDS), st.sampled_from(_ODD_WORDS), st.text(_WORD_CHARACTERS, min_size=1, max_size=10)
 )
 _SMALL_WORDS = st.sampled_from(("a", "b", "", "*", "#", "é"))
 _FILLER_CHARACTERS = st.sampled_from(_FILLERS)
-_ONE_IN_EIGHT = st.integers(0, 7)
+# How a drawn key is finished: 0-5 as drawn, 6 with one more short word, 7 padded to exactly the byte limit.
+# A padded key shrinks to a short word of the same characters (`ééé...é` -> `é`), then to no word.
+_FINISH = st.integers(0, 7)
+_SHORT, _TO_LIMIT = 6, 7
 
 
 def _size(text: str) -> int:
@@ -95,16 +98,17 @@ def _padded(key: str, filler: str, max_bytes: int) -> str:
     return key if room < 0 else prefix + _filler_word(filler, room)
 
 
-def _pad_now(draw: Any) -> bool:
-    """True about one time in eight; shrinks to False."""
-    return draw(_ONE_IN_EIGHT) == 7
-
-
 @st.composite
 def _sometimes_padded(draw: Any, texts: st.SearchStrategy[str], max_bytes: int) -> str:
-    """A key from `texts`, sometimes with a last word that makes it exactly `max_bytes` long."""
+    """A key from `texts`, sometimes with one more word: of one character, or making it exactly `max_bytes` long."""
     text = draw(texts)
-    return _padded(text, draw(_FILLER_CHARACTERS), max_bytes) if _pad_now(draw) else text
+    finish = draw(_FINISH)
+    if finish < _SHORT:
+        return text
+    filler = draw(_FILLER_CHARACTERS)
+    if finish == _SHORT:
+        return f"{text}.{filler}" if text else filler
+    return _padded(text, filler, max_bytes)
 
 
 def _first_words(key: str, count: int) -> str:
@@ -173,13 +177,16 @@ def _fit(pattern: Sequence[str], fills: list[list[str]], max_bytes: int) -> None
             fills[i] = [] if pattern[i] == "#" else [""]
 
 
-def _pad_last_wildcard(pattern: Sequence[str], fills: list[list[str]], filler: str, max_bytes: int) -> None:
-    """Give the last wildcard a word that makes the key exactly `max_bytes` long, when the rest leaves room."""
+def _pad_last_wildcard(pattern: Sequence[str], fills: list[list[str]], filler: str, max_bytes: int | None) -> None:
+    """Give the last wildcard a word of `filler`s: one character (`max_bytes` None), or as many as make the key
+    exactly `max_bytes` long, when the rest leaves room."""
     i = max(j for j, word in enumerate(pattern) if word in _WILDCARDS)
-    fills[i] = fills[i] + [""] if pattern[i] == "#" else [""]
-    room = max_bytes - _size(_joined(fills))
-    if room >= 0:
-        fills[i][-1] = _filler_word(filler, room)
+    fills[i] = fills[i] + [filler] if pattern[i] == "#" else [filler]
+    if max_bytes is not None:
+        fills[i][-1] = ""
+        room = max_bytes - _size(_joined(fills))
+        if room >= 0:
+            fills[i][-1] = _filler_word(filler, room)
 
 
 def _representable(pattern: Sequence[str], fills: list[list[str]]) -> None:
@@ -209,8 +216,9 @@ def _keys_matching(draw: Any, pattern: list[str], words: st.SearchStrategy[str],
             fills.append([draw(words)])
         else:
             fills.append([word])
-    if any(word in _WILDCARDS for word in pattern) and _pad_now(draw):
-        _pad_last_wildcard(pattern, fills, draw(_FILLER_CHARACTERS), max_bytes)
+    finish = draw(_FINISH) if any(word in _WILDCARDS for word in pattern) else 0
+    if finish >= _SHORT:
+        _pad_last_wildcard(pattern, fills, draw(_FILLER_CHARACTERS), max_bytes if finish == _TO_LIMIT else None)
     _fit(pattern, fills, max_bytes)
     _representable(pattern, fills)
     return _joined(fills)
@@ -499,8 +507,6 @@ def _default_property_strategies() -> dict[str, st.SearchStrategy[Any]]:
     }
 
 
-def _properties_of(fields: Mapping[str, Any]) -> Properties:
-    return Properties(**{name: value for name, value in fields.items() if value is not None})
 
 
 def properties(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Properties]:
@@ -518,8 +524,8 @@ def properties(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Properties
     unknown = [name for name in fields if name not in PROPERTY_NAMES]
     if unknown:
         raise InvalidArgument(f"Properties has no field {unknown[0]!r}")
-    optional = {name: strategy for name, strategy in _default_property_strategies().items() if name not in fields}
-    return st.fixed_dictionaries(dict(fields), optional=optional).map(_properties_of)
+    drawn = {name: st.one_of(st.none(), strategy) for name, strategy in _default_property_strategies().items()}
+    return st.builds(Properties, **{**drawn, **fields})
 
 
 _properties = properties
@@ -554,9 +560,18 @@ _AIMED_OTHER_KEYS = routing_keys(words=_SMALL_WORDS, max_words=3)
 _AIMED_OTHER_HEADERS = headers_tables(max_size=2, values=header_values(nested=False))
 
 
+def _present(table: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in table.items() if value is not None}
+
+
+def _optional_entries(strategies: Mapping[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    """Tables with some of these entries: each one is left out or drawn (shrinks entry by entry to `{}`)."""
+    return st.fixed_dictionaries({key: st.one_of(st.none(), value) for key, value in strategies.items()}).map(_present)
+
+
 @functools.lru_cache(maxsize=64)
 def _queue_arguments(exchange_names: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({}, optional=_queue_argument_strategies(exchange_names)).map(_valid_queue_arguments)
+    return _optional_entries(_queue_argument_strategies(exchange_names)).map(_valid_queue_arguments)
 
 
 @functools.lru_cache(maxsize=64)
@@ -643,7 +658,7 @@ def _topologies(draw: Any, max_exchanges: int, max_queues: int, max_bindings: in
     bindings: list[Binding] = []
     if sources and (queues or destinations):
         binding = _binding(sources, type_of, [q.name for q in queues], destinations)
-        bindings = draw(st.lists(binding, max_size=max_bindings))
+        bindings = draw(st.lists(binding, min_size=min(1, max_bindings), max_size=max_bindings))
     return Topology(exchanges, queues, bindings)
 
 
@@ -663,7 +678,7 @@ def topologies(*, max_exchanges: int = 3, max_queues: int = 3, max_bindings: int
     Args:
         arguments: give queues x-arguments. flags: draw durable/auto_delete/internal/exclusive.
 
-    Shrinks towards `Topology(exchanges=[Exchange('x0', 'direct')], queues=[Queue('q0')])`.
+    Shrinks towards one exchange `x0` (direct), one queue `q0` and one binding `Binding('x0', 'q0', '')`.
     """
     unknown = [kind for kind in exchange_types if kind not in EXCHANGE_TYPES]
     if unknown or not exchange_types:
@@ -672,45 +687,66 @@ def topologies(*, max_exchanges: int = 3, max_queues: int = 3, max_bindings: int
                        alternate_exchanges, arguments, flags, predeclared)
 
 
-def _key_strategies(topology: Topology) -> list[st.SearchStrategy[str]]:
-    """Routing keys aimed at `topology`: queue names, direct binding keys, keys matching its topic patterns."""
-    literal: list[str] = [q.name for q in topology.queues]
+def _key_strategies(topology: Topology, bindings: Sequence[Binding]) -> list[st.SearchStrategy[str]]:
+    """Routing keys aimed at `bindings`: their keys (direct), keys matching them (topic); queue names for `""`."""
+    literal: list[str] = []
     aimed: list[st.SearchStrategy[str]] = []
-    for binding in topology.bindings:
+    for binding in bindings:
         if topology.exchange_type(binding.source) == "topic":
             aimed.append(routing_keys_matching(binding.routing_key, words=_SMALL_WORDS))
         elif binding.routing_key not in literal:
             literal.append(binding.routing_key)
-    strategies = [st.sampled_from(literal)] if literal else []
-    return strategies + aimed + [_AIMED_OTHER_KEYS]
+    return ([st.sampled_from(literal)] if literal else []) + aimed
 
 
-def _headers_strategies(topology: Topology) -> list[st.SearchStrategy[dict[str, Any] | None]]:
-    aimed: list[st.SearchStrategy[dict[str, Any] | None]] = [st.none()]
-    for binding in topology.bindings:
+def _headers_strategies(topology: Topology, bindings: Sequence[Binding]) -> list[st.SearchStrategy[Any]]:
+    """Headers aimed at the headers bindings among `bindings`."""
+    aimed: list[st.SearchStrategy[Any]] = []
+    for binding in bindings:
         if topology.exchange_type(binding.source) == "headers":
             kind, compared = _compared(binding.arguments)
             if compared or not kind.startswith("any"):
                 aimed.append(headers_matching(binding.arguments, equivalents=True, extra=st.just({}),
                                               values=header_values(nested=False)))
-    return aimed + [_AIMED_OTHER_HEADERS]
+    return aimed
+
+
+def _aimed_messages(topology: Topology, exchange: str, bodies: st.SearchStrategy[bytes]) -> st.SearchStrategy[Message]:
+    """Messages for `exchange`: keys and headers aimed first at its own bindings, then at any binding."""
+    own = [b for b in topology.bindings if b.source == exchange]
+    queue_names = [st.sampled_from(topology.queue_names)] if topology.queue_names else []
+    keys = queue_names if exchange == "" else _key_strategies(topology, own)
+    keys += _key_strategies(topology, topology.bindings) + queue_names + [_AIMED_OTHER_KEYS]
+    headers = [st.none(), *_headers_strategies(topology, own), *_headers_strategies(topology, topology.bindings),
+               _AIMED_OTHER_HEADERS]
+    return st.builds(Message, routing_key=st.one_of(keys), body=bodies,
+                     properties=st.builds(Properties, headers=st.one_of(headers)))
+
+
+@st.composite
+def _pairs(draw: Any, exchanges: st.SearchStrategy[str],
+           messages: Mapping[str, st.SearchStrategy[Message]]) -> tuple[str, Message]:
+    exchange = draw(exchanges)
+    return exchange, draw(messages[exchange])
 
 
 def messages_for(topology: Topology, *, body: st.SearchStrategy[bytes] | None = None,
                  ) -> st.SearchStrategy[tuple[str, Message]]:
-    """`(exchange, message)` pairs aimed at `topology`: some reach queues, through one binding or several.
+    """`(exchange, message)` pairs aimed at `topology`: many reach queues, through one binding or several.
 
-    The exchange is one of the topology's (not the internal ones, which refuse publishes) or the default
-    exchange `""`; routing keys are queue names, binding keys, keys matching topic binding keys or others;
-    headers match headers bindings, or not.
+    The exchange is mostly one with bindings, else any of the topology's (not the internal ones, which refuse
+    publishes) or the default exchange `""`; routing keys are that exchange's binding keys, keys matching its
+    topic binding keys, then other bindings' keys, queue names or others; headers match its headers bindings,
+    others, or none.
 
-    Shrinks towards `('', Message('q0'))` or the first exchange with a short key.
+    Shrinks towards the first exchange with bindings and its first binding key.
     """
     exchanges = [x.name for x in topology.exchanges if not x.internal] + [""]
     for binding in topology.bindings:
         if binding.source not in exchanges and binding.source in _PREDECLARED_SOURCES:
             exchanges.append(binding.source)
-    properties_strategy = st.builds(Properties, headers=st.one_of(_headers_strategies(topology)))
-    message = st.builds(Message, routing_key=st.one_of(_key_strategies(topology)),
-                        body=st.binary(max_size=8) if body is None else body, properties=properties_strategy)
-    return st.tuples(st.sampled_from(exchanges), message)
+    sources = [name for name in exchanges if any(b.source == name for b in topology.bindings)]
+    bodies = st.binary(max_size=8) if body is None else body
+    messages = {name: _aimed_messages(topology, name, bodies) for name in exchanges}
+    chosen = st.one_of(st.sampled_from(sources), st.sampled_from(exchanges)) if sources else st.sampled_from(exchanges)
+    return _pairs(chosen, messages)

@@ -17,9 +17,9 @@ def _routed_by_publish(broker: memq.Broker, channel: memq.Channel, exchange: str
     """Publish `message` (mandatory) and read from the trace which queues it was routed to."""
     before = len(broker.trace)
     channel.basic_publish(exchange, message.routing_key, message.body, message.properties, mandatory=True)
-    routed = [e for e in broker.trace[before:] if isinstance(e, (memq.events.Routed, memq.events.Unroutable))]
-    assert len(routed) == 1, routed
-    return set(routed[0].queues) if isinstance(routed[0], memq.events.Routed) else set()
+    # The first such event is the publish's own; a message dead-lettered at once (x-message-ttl 0) makes more.
+    routed = next(e for e in broker.trace[before:] if isinstance(e, (memq.events.Routed, memq.events.Unroutable)))
+    return set(routed.queues) if isinstance(routed, memq.events.Routed) else set()
 
 
 @settings(deadline=None)
@@ -41,7 +41,7 @@ def test_generated_topologies_route_as_reference_model(topology, data):
     broker.check_invariants()
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=50)
 @given(topology=mst.topologies(arguments=False, flags=False), data=st.data())
 def test_generated_topologies_enqueue_each_routed_message_once(topology, data):
     """Each queue holds exactly the messages the model routes to it, once each, in publish order."""
@@ -56,7 +56,7 @@ def test_generated_topologies_enqueue_each_routed_message_once(topology, data):
         assert broker.queue(queue.name).bodies == expected, queue.name
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=50)
 @given(topology=mst.topologies(exchange_types=("direct",), alternate_exchanges=False, exchange_bindings=False,
                                predeclared=False, arguments=False, flags=False),
        data=st.data())
@@ -69,7 +69,7 @@ def test_direct_and_default_exchanges_route_as_reference_model(topology, data):
         assert testing.route(broker, exchange, message) == expected, (exchange, message)
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=50)
 @given(topology=mst.topologies(exchange_types=("fanout",), max_bindings=4, arguments=False, flags=False),
        data=st.data())
 def test_fanout_exchanges_and_alternates_route_as_reference_model(topology, data):
