@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import gc
 import statistics
+import time
 from typing import Any, Callable
 
-__all__ = ["Sizes", "FULL", "SMOKE", "SLOW_REPEAT", "Unavailable", "Table", "Target", "Section", "Config",
+__all__ = ["Sizes", "FULL", "SMOKE", "SLOW_REPEAT", "Unavailable", "Table", "Target", "Section", "Config", "Timing", "Mark", "now", "cpu_of",
            "medians", "repeats", "fmt_rate", "fmt_us", "fmt_ratio", "fmt_speedup", "fmt_int"]
 
 
@@ -105,6 +106,48 @@ class Section:
         return sum(len(table.rows) for table in self.tables)
 
 
+class Timing(float):
+    """Wall-clock seconds (the float's value), with the CPU seconds this process used over the same span.
+
+    Wall-clock time is what a test waits; CPU time is what memq itself costs, and stays meaningful when
+    other work on a busy machine stretches the wall clock. For a peer that works in another process (the
+    real RabbitMQ), CPU time counts only the client's part.
+    """
+
+    cpu: float
+
+    def __new__(cls, wall: float, cpu: float) -> "Timing":
+        timing = super().__new__(cls, wall)
+        timing.cpu = cpu
+        return timing
+
+    def __add__(self, other: float) -> "Timing":  # type: ignore[override]
+        return Timing(float(self) + float(other), self.cpu + getattr(other, "cpu", float("nan")))
+
+    __radd__ = __add__
+
+
+class Mark:
+    """A point in time on both clocks; `now() - mark` is the `Timing` since."""
+
+    __slots__ = ("wall", "cpu")
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def __sub__(self, start: "Mark") -> Timing:
+        return Timing(self.wall - start.wall, self.cpu - start.cpu)
+
+
+now = Mark
+
+
+def cpu_of(seconds: float) -> float:
+    """The CPU seconds of a measurement (NaN when only wall-clock time was taken)."""
+    return getattr(seconds, "cpu", float("nan"))
+
+
 SLOW_REPEAT = 3
 """Repeats for the cases that take seconds each (slow peers): the median of three."""
 
@@ -127,7 +170,8 @@ def medians(cases: dict[str, Callable[[], float]], repeat: int,
                 results[name].append(case())
             except Unavailable as why:
                 failed[name] = str(why)
-    return {name: failed[name] if name in failed else statistics.median(values)
+    return {name: failed[name] if name in failed else
+            Timing(statistics.median(values), statistics.median(cpu_of(v) for v in values))
             for name, values in results.items()}
 
 

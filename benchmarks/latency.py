@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from ._harness import Config, Section, Table, Target, fmt_int, fmt_ratio, fmt_speedup, fmt_us, medians, repeats
+from ._compare import COLUMNS, Comparison
+from ._harness import Config, Section, Table, fmt_int, medians, repeats
 from .peers import KombuMemory, MemqNative, MemqPika, Peer, RabbitMQ
 
 __all__ = ["run"]
-
-REFERENCE = "memq (native API)"
 
 
 def _peers(config: Config) -> list[tuple[Peer, int]]:
@@ -24,30 +23,13 @@ def run(config: Config) -> Section:
     peers = _peers(config)
     slow = {p.name for p, n in peers if n < config.sizes.get_ack}
     results = medians({p.name: (lambda p=p, n=n: p.get_ack(n)) for p, n in peers}, config.sizes.repeat, slow)
-    table = Table(f"basic_get + ack round trip ({repeats(config.sizes)})",
-                  ["peer", "round trips", "us per get+ack", "memq (native API) vs peer"])
-    per_op: dict[str, float] = {}
+    table = Table(f"basic_get + ack round trip ({repeats(config.sizes)})", ["peer", "round trips", *COLUMNS])
+    comparison = Comparison(table)
     for peer, n in peers:
-        result = results[peer.name]
-        if isinstance(result, str):
-            table.rows.append([peer.name, "-", "-", result])
-        else:
-            per_op[peer.name] = result / n
-            table.rows.append([peer.name, fmt_int(n), fmt_us(per_op[peer.name]), ""])
-    ref = per_op.get(REFERENCE)
-    for row in table.rows:
-        if row[0] == REFERENCE:
-            row[3] = "(reference)"
-        elif ref and row[0] in per_op:
-            row[3] = fmt_speedup(per_op[row[0]] / ref)
+        comparison.add(peer.name, results[peer.name], n, [fmt_int(n)])
+    comparison.finish()
     section = Section("latency", "2. basic_get + ack latency", [table])
-    section.plot = {"per_op": per_op}
-    rabbit = per_op.get("RabbitMQ 3.10 (pika)")
-    goal = "memq native basic_get + ack >= 50x faster than the real RabbitMQ"
-    if ref and rabbit:
-        ratio = rabbit / ref
-        section.targets.append(Target(goal, f"{fmt_ratio(ratio)} ({fmt_us(ref)} vs {fmt_us(rabbit)} us)",
-                                      ratio >= 50))
-    else:
-        section.targets.append(Target(goal, "-", None))
+    section.plot = {"per_op": comparison.wall}
+    section.targets.append(comparison.target(
+        "RabbitMQ 3.10 (pika)", 50, "memq native basic_get + ack >= 50x faster than the real RabbitMQ", cpu=False))
     return section

@@ -11,12 +11,12 @@ import statistics
 import subprocess
 import sys
 
-from ._harness import Config, Section, Table, Target, fmt_int, fmt_ratio, fmt_speedup, fmt_us, medians, repeats
+from ._compare import COLUMNS, REFERENCE, Comparison
+from ._harness import Config, Section, Table, Target, fmt_int, fmt_us, medians, repeats
 from .peers import DramatiqStub, FastStreamTest, KombuMemory, MemqCelery, MemqNative, MemqPika, Peer, RabbitMQ
 
 __all__ = ["run", "import_seconds"]
 
-REFERENCE = "memq (native API)"
 WHAT = {
     "memq (native API)": "Broker() + connect() + channel()",
     "memq (native API, trace=False)": "Broker(trace=False) + connect() + channel()",
@@ -79,35 +79,27 @@ def run(config: Config) -> Section:
     slow = {p.name for p, n in peers if n < config.sizes.fresh}
     results = medians({p.name: (lambda p=p, n=n: p.fresh(n)) for p, n in peers}, config.sizes.repeat, slow)
     table = Table(f"Per-test overhead: a fresh broker (or connection) and channel ({repeats(config.sizes)})",
-                  ["peer", "what", "times", "us each", "memq (native API) vs peer"])
-    each: dict[str, float] = {}
+                  ["peer", "what", "times", *COLUMNS])
+    comparison = Comparison(table)
     for peer, n in peers:
-        result = results[peer.name]
-        if isinstance(result, str):
-            table.rows.append([peer.name, WHAT[peer.name], "-", "-", result])
-        else:
-            each[peer.name] = result / n
-            table.rows.append([peer.name, WHAT[peer.name], fmt_int(n), fmt_us(each[peer.name]), ""])
-    ref = each.get(REFERENCE)
-    for row in table.rows:
-        if row[0] == REFERENCE:
-            row[4] = "(reference)"
-        elif ref and row[0] in each:
-            row[4] = fmt_speedup(each[row[0]] / ref)
+        comparison.add(peer.name, results[peer.name], n, [WHAT[peer.name], fmt_int(n)])
+    comparison.finish()
     imported = import_seconds(config.sizes.import_runs)
-    table.rows.append(["import memq", "fresh interpreter; wall (CPU), attrs and sortedcontainers included",
-                       fmt_int(config.sizes.import_runs), f"{imported['wall'] * 1e3:.1f} ms ({imported['cpu'] * 1e3:.1f} ms)", ""])
-    table.rows.append(["import memq, its own modules", "the same, after attrs and sortedcontainers",
-                       fmt_int(config.sizes.import_runs),
-                       f"{imported['own wall'] * 1e3:.1f} ms ({imported['own cpu'] * 1e3:.1f} ms)", ""])
+    runs = fmt_int(config.sizes.import_runs)
+    table.rows.append(["import memq", "fresh interpreter, attrs and sortedcontainers included", runs,
+                       f"{imported['wall'] * 1e3:.1f} ms", f"{imported['cpu'] * 1e3:.1f} ms", "", ""])
+    table.rows.append(["import memq, its own modules", "the same, after attrs and sortedcontainers", runs,
+                       f"{imported['own wall'] * 1e3:.1f} ms", f"{imported['own cpu'] * 1e3:.1f} ms", "", ""])
     section = Section("overhead", "4. Per-test overhead", [table])
     if imported["cpu"] >= 0.020:
-        slow = Table("Where `import memq` spends its time (python -X importtime, own time per module)",
-                     ["module", "own ms"], [[name, f"{seconds * 1e3:.1f}"] for name, seconds in slowest_imports()])
-        section.tables.append(slow)
-    section.plot = {"each": each}
-    goal = "a fresh Broker() + connect() + channel() costs < 100 us"
-    section.targets.append(Target(goal, f"{fmt_us(ref)} us", ref < 100e-6) if ref else Target(goal, "-", None))
+        modules = Table("Where `import memq` spends its time (python -X importtime, own time per module)",
+                        ["module", "own ms"], [[name, f"{seconds * 1e3:.1f}"] for name, seconds in slowest_imports()])
+        section.tables.append(modules)
+    section.plot = {"each": comparison.wall}
+    goal = "a fresh Broker() + connect() + channel() costs < 100 us (CPU time)"
+    ref = comparison.cpu.get(REFERENCE)
+    section.targets.append(Target(goal, f"{fmt_us(ref)} us CPU, {fmt_us(comparison.wall[REFERENCE])} us wall",
+                                  ref < 100e-6) if ref else Target(goal, "-", None))
     section.targets.append(Target(
         "`import memq` adds < 20 ms (CPU time, attrs and sortedcontainers included)",
         f"{imported['cpu'] * 1e3:.1f} ms CPU, {imported['wall'] * 1e3:.1f} ms wall; memq's own modules "

@@ -17,10 +17,9 @@ import asyncio
 import importlib
 import itertools
 import socket
-import time
 from typing import Any, Callable
 
-from ._harness import Unavailable
+from ._harness import Timing, Unavailable, now
 
 __all__ = ["BODY", "TEXT", "Peer", "all_peers", "RABBITMQ_HOST", "RABBITMQ_PORT", "rabbitmq_connect",
            "require_rabbitmq"]
@@ -29,7 +28,7 @@ BODY = b"x" * 100
 TEXT = "x" * 100  # for peers that serialise to JSON, which cannot carry bytes
 RABBITMQ_HOST, RABBITMQ_PORT = "127.0.0.1", 5672
 _names = itertools.count()
-perf_counter = time.perf_counter
+perf_counter = now  # each measurement takes wall-clock and CPU time
 
 
 def _unique(prefix: str) -> str:
@@ -64,7 +63,10 @@ def rabbitmq_connect() -> Any:
     """A pika BlockingConnection to the real RabbitMQ."""
     require_rabbitmq()
     pika = _require("pika")
-    return pika.BlockingConnection(pika.ConnectionParameters(RABBITMQ_HOST, RABBITMQ_PORT))
+    try:
+        return pika.BlockingConnection(pika.ConnectionParameters(RABBITMQ_HOST, RABBITMQ_PORT))
+    except pika.exceptions.AMQPConnectionError as error:
+        raise Unavailable(f"RabbitMQ refused the connection ({error!r})") from None
 
 
 class Peer:
@@ -425,7 +427,7 @@ class FastStreamTest(Peer):
 
     def fresh(self, n: int) -> float:
         async def run() -> float:
-            elapsed = 0.0
+            elapsed = Timing(0.0, 0.0)
             for _ in range(n):
                 start = perf_counter()
                 rabbit, broker, _done = self._broker()

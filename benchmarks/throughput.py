@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ._harness import Config, Section, Table, Target, fmt_int, fmt_rate, fmt_ratio, fmt_speedup, fmt_us, medians, repeats
+from ._compare import COLUMNS, REFERENCE, Comparison
+from ._harness import Config, Section, Table, fmt_int, medians, repeats
 from .peers import Peer, all_peers
 
-__all__ = ["run", "REFERENCE"]
+__all__ = ["run"]
 
-REFERENCE = "memq (native API)"
 RABBITMQ = "RabbitMQ 3.10 (pika)"
 KOMBU = "kombu memory://"
 
@@ -31,23 +31,12 @@ def run(config: Config) -> Section:
     results = medians({p.name: _case(p, counts[p.name]) for p in peers}, sizes.repeat, slow)
     table = Table(
         f"Publish -> consume -> ack, 100-byte bodies ({repeats(sizes)}, here every peer but memq's native API)",
-        ["peer", "messages", "msg/s", "us/msg", "memq (native API) vs peer"],
+        ["peer", "messages", "msg/s", *COLUMNS],
     )
-    rates: dict[str, float] = {}
+    comparison = Comparison(table, rate=True)
     for peer in peers:
-        result = results[peer.name]
-        if isinstance(result, str):
-            table.rows.append([peer.name, "-", "-", "-", result])
-            continue
-        rates[peer.name] = counts[peer.name] / result
-        table.rows.append([peer.name, fmt_int(counts[peer.name]), fmt_rate(rates[peer.name]),
-                           fmt_us(result / counts[peer.name]), ""])
-    ref = rates.get(REFERENCE)
-    for row in table.rows:
-        if row[0] == REFERENCE:
-            row[4] = "(reference)"
-        elif ref and row[0] in rates:
-            row[4] = fmt_speedup(ref / rates[row[0]])
+        comparison.add(peer.name, results[peer.name], counts[peer.name], [fmt_int(counts[peer.name])])
+    comparison.finish()
     if not config.rabbitmq:
         table.notes.append("RabbitMQ skipped (--no-rabbitmq).")
     table.notes.append(
@@ -55,18 +44,9 @@ def run(config: Config) -> Section:
         "Celery and dramatiq carry a 100-character str (their JSON cannot carry bytes)."
     )
     section = Section("throughput", "1. Throughput: publish -> deliver -> ack", [table])
-    section.plot = {"rates": rates}
+    section.plot = {"rates": {name: 1 / cost for name, cost in comparison.wall.items()}}
     section.targets = [
-        _ratio_target(rates, RABBITMQ, 30, "the real RabbitMQ through pika"),
-        _ratio_target(rates, KOMBU, 5, "kombu memory://"),
+        comparison.target(RABBITMQ, 30, "memq native throughput >= 30x the real RabbitMQ through pika", cpu=False),
+        comparison.target(KOMBU, 5, "memq native throughput >= 5x kombu memory://", cpu=True),
     ]
     return section
-
-
-def _ratio_target(rates: dict[str, float], peer: str, goal: float, what: str) -> Target:
-    text = f"memq native throughput >= {goal}x {what}"
-    if REFERENCE not in rates or peer not in rates:
-        return Target(text, "-", None)
-    ratio = rates[REFERENCE] / rates[peer]
-    return Target(text, f"{fmt_ratio(ratio)} ({fmt_rate(rates[REFERENCE])} vs {fmt_rate(rates[peer])} msg/s)",
-                  ratio >= goal)
