@@ -69,7 +69,10 @@ def _overhead(axes: Any, plot: dict[str, Any]) -> bool:
                  "per-test overhead")
 
 
-def _lines(axes: Any, curves: dict[str, dict[int, float]], xlabel: str, title: str) -> bool:
+def _lines(axes: Any, curves: dict[str, dict[int, float]], xlabel: str, title: str,
+           ylabel: str = "microseconds per message (log scale)", log_y: bool = True) -> bool:
+    import matplotlib.ticker
+
     drawn = False
     for name, curve in curves.items():
         if curve:
@@ -77,9 +80,16 @@ def _lines(axes: Any, curves: dict[str, dict[int, float]], xlabel: str, title: s
             axes.plot(xs, [curve[x] * 1e6 for x in xs], marker="o", label=name)
             drawn = True
     axes.set_xscale("log")
-    axes.set_yscale("log")
+    if log_y:
+        axes.set_yscale("log")
+        plain = matplotlib.ticker.FuncFormatter(lambda value, _position: f"{value:g}")
+        axes.yaxis.set_major_formatter(plain)
+        axes.yaxis.set_minor_formatter(plain)
+        axes.tick_params(axis="y", which="minor", labelsize=7)
+    else:
+        axes.set_ylim(bottom=0)
     axes.set_xlabel(xlabel)
-    axes.set_ylabel("microseconds per message (log)")
+    axes.set_ylabel(ylabel)
     axes.set_title(title)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
@@ -87,8 +97,10 @@ def _lines(axes: Any, curves: dict[str, dict[int, float]], xlabel: str, title: s
 
 
 def _routing(axes: Any, plot: dict[str, Any]) -> bool:
-    return _lines(axes, plot["curves"], "bindings on the topic exchange", "topic routing cost per message")
+    curves = {"memq (CPU time)": plot["curves"]["memq"], "RabbitMQ (wall-clock time)": plot["curves"]["RabbitMQ"]}
+    return _lines(axes, curves, "bindings on the topic exchange", "topic routing cost per message")
 
 
 def _scaling(axes: Any, plot: dict[str, Any]) -> bool:
-    return _lines(axes, plot["curves"], "N", "cost per message as the broker grows")
+    return _lines(axes, plot["curves"], "N (idle queues, consumers, unacked or ready messages)",
+                  "memq: cost per message as the broker grows", "CPU microseconds per message", log_y=False)
