@@ -144,6 +144,8 @@ class ServerSession:
         heartbeat: the heartbeat proposed in Connection.Tune (RabbitMQ's default 60; 0 disables).
         frame_max: the frame_max proposed in Connection.Tune.
         channel_max: the channel_max proposed in Connection.Tune.
+        drop_idle: drop the connection, as RabbitMQ does, when the client sent nothing for two
+            heartbeat checks (see `idle_deadline`); False keeps idle clients forever.
     """
 
     def __init__(
@@ -153,6 +155,7 @@ class ServerSession:
         heartbeat: int = HEARTBEAT,
         frame_max: int = FRAME_MAX,
         channel_max: int = CHANNEL_MAX,
+        drop_idle: bool = True,
     ) -> None:
         self.broker = broker
         self.heartbeat = heartbeat
@@ -170,6 +173,9 @@ class ServerSession:
         self._buffer = b""
         self.last_sent = 0.0
         self._busy = False
+        self.drop_idle = drop_idle
+        self.last_received = 0.0
+        self._opened_at = 0.0
 
     # ------------------------------------------------------------------ I/O surface
 
@@ -212,6 +218,32 @@ class ServerSession:
         if deadline is not None and now >= deadline and not self._out:
             self._out.append(frame.Heartbeat())
 
+    def idle_deadline(self) -> Optional[float]:
+        """Return when the broker drops this client if it sends nothing more, or None if it never does.
+
+        Mirrors RabbitMQ's heartbeat receiver: every heartbeat interval since the connection opened it
+        checks whether bytes arrived; the second check in a row that finds none closes the socket
+        (logged as "missed heartbeats from client"). So the drop comes at the first check at least
+        two intervals after the client's last frame.
+        """
+        if not self.heartbeat or not self.drop_idle or self._state != _OPEN:
+            return None
+        interval = self.heartbeat
+        checks = -(-(self.last_received + 2 * interval - self._opened_at) // interval)
+        return self._opened_at + max(checks, 2) * interval
+
+    def _check_idle(self) -> bool:
+        """A broker pump: drop the connection once its idle deadline has passed; True if it did."""
+        deadline = self.idle_deadline()
+        if deadline is None:
+            self.broker.remove_pump(self._check_idle)
+            return False
+        if self.broker.clock.now() < deadline or self.connection is None:
+            return False
+        self.broker.remove_pump(self._check_idle)
+        self.broker.drop_connection(self.connection)
+        return True
+
     def mark_sent(self, now: float) -> None:
         """Record that queued frames reached the client at virtual time `now`."""
         self.last_sent = now
@@ -250,6 +282,7 @@ class ServerSession:
         """Handle one frame from the client."""
         if self.closed:
             return
+        self.last_received = self.broker.clock._now
         try:
             self._dispatch(value)
         except ProtocolError as exc:
@@ -262,6 +295,7 @@ class ServerSession:
         """Handle a whole Basic.Publish (method, header and body) at once: the fast path."""
         if self._state != _OPEN:
             return
+        self.last_received = self.broker.clock._now
         channel = self._channels.get(number)
         if channel is None:
             self.receive_frame(frame.Method(number, method))
@@ -357,6 +391,9 @@ class ServerSession:
             return
         self.connection.add_on_close_callback(self._on_core_connection_closed)
         self._state = _OPEN
+        self._opened_at = self.broker.clock.now()
+        if self.heartbeat and self.drop_idle:
+            self.broker.add_pump(self._check_idle)
         self._send(0, spec.Connection.OpenOk())
 
     # ------------------------------------------------------------------ closing

@@ -64,11 +64,12 @@ class _Hub:
     """What one `patched()` block shares: the broker, its addresses and the live loops."""
 
     def __init__(self, broker: Any, addresses: Iterable[tuple[str, int]], heartbeat: int,
-                 wire: str) -> None:
+                 wire: str, drop_idle_clients: bool = True) -> None:
         self.broker = broker
         self.clock = broker.clock
         self.addresses = {(host.lower(), int(port)) for host, port in addresses}
         self.heartbeat = heartbeat
+        self.drop_idle_clients = drop_idle_clients
         self.wire = wire
         self.loops: list[VirtualIOLoop] = []
         self.background: list[Any] = []
@@ -246,6 +247,7 @@ class VirtualIOLoop:
             raise errors.Stalled(_describe_stall(hub, self))
         chores = [self._next_deadline(self._housekeeping)]
         chores += [stream.session.heartbeat_deadline() for stream in self._streams]
+        chores += [stream.session.idle_deadline() for loop in hub.loops for stream in loop._streams]
         target = min(live + [deadline for deadline in chores if deadline is not None])
         self._clock.advance_to(max(target, self._clock.now()))
 
@@ -447,7 +449,7 @@ class MemqIOServices(nbio_interface.AbstractIOServices):
             if task.cancelled:
                 return
             protocol = protocol_factory()
-            session = ServerSession(hub.broker, heartbeat=hub.heartbeat)
+            session = ServerSession(hub.broker, heartbeat=hub.heartbeat, drop_idle=hub.drop_idle_clients)
             stream = _Stream(loop, protocol, session)
             loop._streams.append(stream)
             protocol.connection_made(stream)
@@ -508,7 +510,7 @@ def _describe_stall(hub: _Hub, loop: VirtualIOLoop) -> str:
 
 @contextlib.contextmanager
 def patched(broker: Any = None, *, addresses: Iterable[tuple[str, int]] = DEFAULT_ADDRESSES,
-            heartbeat: int = 60, wire: str = "frames") -> Iterator[Any]:
+            heartbeat: int = 60, wire: str = "frames", drop_idle_clients: bool = True) -> Iterator[Any]:
     """Make pika's BlockingConnection and SelectConnection connect to `broker` on virtual time.
 
     Args:
@@ -516,6 +518,10 @@ def patched(broker: Any = None, *, addresses: Iterable[tuple[str, int]] = DEFAUL
         addresses: the (host, port) pairs the broker answers at; others refuse the connection.
         heartbeat: the heartbeat the broker proposes in Connection.Tune (RabbitMQ: 60).
         wire: "frames" hands pika frame objects to the broker; "bytes" goes through the AMQP codec.
+        drop_idle_clients: as RabbitMQ does, drop a connection whose client sent nothing (no frame,
+            not even a heartbeat, i.e. it was not pumped) for two heartbeat checks while virtual time
+            moved; the client sees `StreamLostError` on its next call. False keeps such clients
+            (so does `heartbeat=0`).
 
     Yields:
         The broker.
@@ -523,7 +529,7 @@ def patched(broker: Any = None, *, addresses: Iterable[tuple[str, int]] = DEFAUL
     if wire not in ("frames", "bytes"):
         raise errors.InvalidArgument("wire must be 'frames' or 'bytes', not {!r}".format(wire))
     broker = memq.Broker() if broker is None else broker
-    hub = _Hub(broker, addresses, heartbeat, wire)
+    hub = _Hub(broker, addresses, heartbeat, wire, drop_idle_clients)
     if not _HUBS:
         _ORIGINALS.update(
             IOLoop=select_connection.IOLoop,

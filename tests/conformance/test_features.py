@@ -190,3 +190,25 @@ def test_quorum_queue_global_qos_consume_closes_connection(amqp):
     channel.basic_qos(prefetch_count=1, global_qos=True)
     with connection_closed(540, f"NOT_IMPLEMENTED - queue '{queue}' in vhost '/' does not support global qos"):
         channel.basic_consume(queue, lambda *args: None)
+
+
+# --- heartbeats ----------------------------------------------------------------------------------
+
+def test_idle_client_dropped_after_missed_heartbeats(amqp):
+    """A client that sends nothing for two heartbeat checks is dropped: unacked requeued, exclusive queue deleted."""
+    idle = amqp.connect(heartbeat=1)
+    idle_channel = idle.channel()
+    exclusive = idle_channel.queue_declare("", exclusive=True).method.queue
+    shared = amqp.unique("hb")
+    idle_channel.queue_declare(shared)
+    idle_channel.confirm_delivery()
+    publish(idle_channel, "", shared, "m")
+    assert get(idle_channel, shared).body == "m"
+    amqp.elapse(4)  # RabbitMQ drops it 2 to 3 s after its last frame
+    channel = amqp.channel()
+    with channel_closed(404, f"NOT_FOUND - no queue '{exclusive}' in vhost '/'"):
+        channel.queue_declare(exclusive, passive=True)
+    channel = amqp.channel()
+    assert ready_count(channel, shared) == 1
+    with pytest.raises(pika_errors.StreamLostError):
+        idle_channel.basic_get(shared)

@@ -66,14 +66,35 @@ def test_message_ttl_expires_while_sleeping(broker, connection, channel):
     assert channel.queue_declare("ttl", passive=True).method.message_count == 0
 
 
-def test_clock_advance_between_calls_keeps_connection_alive(broker, connection, channel):
-    """broker.clock.advance(1 day) without pumping pika leaves the connection usable (heartbeats)."""
+def test_clock_advance_between_calls_drops_idle_connection(broker, connection, channel):
+    """broker.clock.advance(1 day) without pumping pika drops the connection, as RabbitMQ drops a silent client."""
     channel.queue_declare("q")
     broker.clock.advance(86_400)
+    with pytest.raises(pika.exceptions.StreamLostError):
+        channel.queue_declare("q", passive=True)
+    assert not connection.is_open
+
+
+def test_clock_advance_between_calls_keeps_connection_with_drop_idle_clients_off():
+    """With drop_idle_clients=False, a connection that was not pumped for a day stays usable."""
+    with memq.pika.patched(memq.Broker(seed=0), drop_idle_clients=False) as broker:
+        connection = pika.BlockingConnection(pika.ConnectionParameters("localhost"))
+        channel = connection.channel()
+        channel.queue_declare("q")
+        broker.clock.advance(86_400)
+        channel.basic_publish("", "q", b"m")
+        assert channel.queue_declare("q", passive=True).method.message_count == 1
+        connection.sleep(200)
+        assert connection.is_open
+        connection.close()
+
+
+def test_clock_advance_within_two_heartbeat_checks_keeps_connection(broker, connection, channel):
+    """An idle client survives until the second heartbeat check after its last frame (60 s heartbeat: 120-180 s)."""
+    channel.queue_declare("q")
+    broker.clock.advance(119)
     channel.basic_publish("", "q", b"m")
     assert channel.queue_declare("q", passive=True).method.message_count == 1
-    connection.sleep(200)
-    assert connection.is_open
 
 
 def test_long_sleep_exchanges_heartbeats(broker, connection):

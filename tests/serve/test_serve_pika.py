@@ -69,7 +69,8 @@ def test_consumer_on_another_connection_gets_deliveries(served) -> None:  # type
 
 def test_control_port_jumps_the_clock_past_a_ttl(served) -> None:  # type: ignore[no-untyped-def]
     """`advance 3601` on the control port expires a message with a one-hour TTL at once."""
-    connection = _connect(served)
+    # Without heartbeats: a client that sent nothing for an hour would be dropped, as RabbitMQ drops it.
+    connection = pika.BlockingConnection(pika.URLParameters(served.url + "?heartbeat=0"))
     channel = connection.channel()
     channel.confirm_delivery()
     queue = channel.queue_declare("", exclusive=True, arguments={"x-message-ttl": 3_600_000}).method.queue
