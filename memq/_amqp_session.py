@@ -595,6 +595,10 @@ class ServerSession:
 
     def _do_publish(self, channel: _Channel, method: spec.Basic.Publish,
                     properties: Any, body: bytes) -> None:
+        if method.immediate:
+            # Mirrors RabbitMQ 3.10: it does not implement the immediate flag, and says so on the connection.
+            self._close_connection(540, "NOT_IMPLEMENTED - immediate=true", 60, 40)
+            return
         self._busy = True
         try:
             channel.core.basic_publish(method.exchange, method.routing_key, body,

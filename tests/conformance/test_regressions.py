@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 from pika import exceptions as pika_errors
+from pika import spec
 
-from .support import channel_closed, connection_closed, publish, ready_count, settle
+from .support import channel_closed, connection_closed, publish, ready_count, roundtrip, settle
 
 NO_PREVIOUS_QUEUE = "NOT_FOUND - no previously declared queue"
 
@@ -75,3 +76,14 @@ def test_declaring_the_default_exchange_with_an_unknown_type_is_a_connection_err
     connection = amqp.connect()
     with connection_closed(503, "COMMAND_INVALID - unknown exchange type 'bogus'"):
         connection.channel().exchange_declare("", "bogus")
+
+
+def test_publish_with_the_immediate_flag_is_a_connection_error(amqp):
+    """RabbitMQ does not implement basic.publish's immediate flag: 540 on the connection (pika's API cannot set
+    the flag, so the method is sent through the channel's implementation)."""
+    connection = amqp.connect()
+    channel = connection.channel()
+    method = spec.Basic.Publish(exchange="", routing_key="nowhere", immediate=True)
+    channel._impl._send_method(method, (spec.BasicProperties(), b"x"))
+    with connection_closed(540, "NOT_IMPLEMENTED - immediate=true"):
+        roundtrip(channel)
