@@ -1,7 +1,7 @@
 """Hypothesis strategies for property-based tests of routing: keys, binding keys, headers, messages, topologies.
 
 Each strategy shrinks towards short, plain values (a routing key towards `""`, then `"a"`; a headers table
-towards `{}`; a topology towards one exchange, one queue, no binding), and reaches the corners where routing
+towards `{}`; a topology towards one exchange, one queue, one binding), and reaches the corners where routing
 code goes wrong: empty words, `#` at every position, `#.#`, `*` next to `#`, literal words that look like
 wildcards (`a*`, `#a`), non-ASCII words, keys of exactly 255 UTF-8 bytes (the AMQP short-string limit),
 `x-match` of every kind, void (None) binding values, header values of different types that RabbitMQ compares
@@ -23,14 +23,16 @@ import calendar
 import datetime
 import decimal
 import functools
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from hypothesis import strategies as st
 
 from ._exchanges import split_topic_key
 from ._messages import PROPERTY_NAMES, Properties
 from .errors import InvalidArgument
-from .testing import Binding, Exchange, Message, PREDECLARED_EXCHANGES, Queue, Topology, headers_match, topic_matches
+from .testing import (
+    PREDECLARED_EXCHANGES, Binding, Exchange, Message, Queue, Topology, headers_match, topic_matches,
+)
 
 __all__ = [
     "MAX_SHORT_STRING",
@@ -66,7 +68,7 @@ _PATTERN_PIECES = ("#.#", "*.#", "#.*", "*.#.*", "#.a.#", "a.#.b", "a.#.#.b", "a
 _FILLERS = ("a", "é", "日", "🐇")
 
 _WORD_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters=".")
-KEY_WORDS = st.one_of(
+_KEY_WORDS = st.one_of(
     st.sampled_from(_PLAIN_WORDS), st.sampled_from(_ODD_WORDS), st.text(_WORD_CHARACTERS, min_size=1, max_size=10)
 )
 _SMALL_WORDS = st.sampled_from(("a", "b", "", "*", "#", "é"))
@@ -100,7 +102,7 @@ def _padded(key: str, filler: str, max_bytes: int) -> str:
 
 @st.composite
 def _sometimes_padded(draw: Any, texts: st.SearchStrategy[str], max_bytes: int) -> str:
-    """A key from `texts`, sometimes with one more word: of one character, or making it exactly `max_bytes` long."""
+    """A key from `texts`, sometimes with one more word: of one character, or making it `max_bytes` long."""
     text = draw(texts)
     finish = draw(_FINISH)
     if finish < _SHORT:
@@ -137,7 +139,7 @@ def routing_keys(*, words: st.SearchStrategy[str] | None = None, max_words: int 
     Shrinks towards `""` (no words), then `"a"`, then `"a.a"`.
     """
     _check_limits(max_words, max_bytes)
-    words = KEY_WORDS if words is None else words
+    words = _KEY_WORDS if words is None else words
     keys = st.lists(words, max_size=max_words).map(".".join)
     return _sometimes_padded(keys, max_bytes).filter(_fits(max_bytes))
 
@@ -155,7 +157,7 @@ def topic_patterns(*, words: st.SearchStrategy[str] | None = None, max_words: in
     Shrinks towards `""`, then `"a"`, then `"#"` and `"*"`.
     """
     _check_limits(max_words, max_bytes)
-    literal = KEY_WORDS if words is None else words
+    literal = _KEY_WORDS if words is None else words
     pieces = [literal, st.sampled_from(_WILDCARDS)]
     if words is None:
         pieces.append(st.sampled_from(_PATTERN_PIECES))
@@ -247,7 +249,7 @@ def routing_keys_matching(pattern: str, *, words: st.SearchStrategy[str] | None 
     words_of_pattern = split_topic_key(pattern)
     if _size(_shortest_match(words_of_pattern)) > max_bytes:
         raise InvalidArgument(f"no routing key of at most {max_bytes} bytes matches {pattern!r}")
-    return _keys_matching(words_of_pattern, KEY_WORDS if words is None else words, max_bytes)
+    return _keys_matching(words_of_pattern, _KEY_WORDS if words is None else words, max_bytes)
 
 
 @st.composite
@@ -274,12 +276,12 @@ def routing_keys_not_matching(pattern: str, *, words: st.SearchStrategy[str] | N
     Raises:
         errors.InvalidArgument: `pattern` matches every key (it is only `#` words).
 
-    Shrinks towards the nearest miss of the shortest matching key (`kern.*` -> `kern`).
+    Shrinks towards a near miss of the shortest matching key (`kern.*` -> `kern`), or `""`.
     """
     words_of_pattern = split_topic_key(pattern)
     if words_of_pattern and all(word == "#" for word in words_of_pattern):
         raise InvalidArgument(f"every routing key matches {pattern!r}")
-    words = KEY_WORDS if words is None else words
+    words = _KEY_WORDS if words is None else words
     near = _changed_key(_keys_matching(words_of_pattern, words, max_bytes), words)
     anywhere = routing_keys(words=words, max_bytes=max_bytes)
     return st.one_of(near, anywhere).filter(
@@ -342,9 +344,10 @@ def _with_kind(kind: str | None, table: Mapping[str, Any]) -> dict[str, Any]:
     return {"x-match": kind, **table} if kind is not None else dict(table)
 
 
-def headers_binding_arguments(*, keys: st.SearchStrategy[str] | None = None,
-                              values: st.SearchStrategy[Any] | None = None, max_size: int = 3,
-                              kinds: Sequence[str | None] = (None, *X_MATCH_KINDS)) -> st.SearchStrategy[dict[str, Any]]:
+def headers_binding_arguments(
+    *, keys: st.SearchStrategy[str] | None = None, values: st.SearchStrategy[Any] | None = None,
+    max_size: int = 3, kinds: Sequence[str | None] = (None, *X_MATCH_KINDS),
+) -> st.SearchStrategy[dict[str, Any]]:
     """Arguments of a headers-exchange binding: an `x-match` of one of `kinds` (None: no `x-match`, which
     means `all`) and up to `max_size` keys to compare, some starting with `x-`, some void (None: the header
     need only be present).
@@ -465,8 +468,10 @@ def _headers_not_matching(draw: Any, compared: dict[str, Any], any_kind: bool, v
     return headers
 
 
-def headers_not_matching(binding_arguments: Mapping[str, Any], *, values: st.SearchStrategy[Any] | None = None,
-                         extra: st.SearchStrategy[dict[str, Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+def headers_not_matching(
+    binding_arguments: Mapping[str, Any], *, values: st.SearchStrategy[Any] | None = None,
+    extra: st.SearchStrategy[dict[str, Any]] | None = None,
+) -> st.SearchStrategy[dict[str, Any]]:
     """Message headers that a headers-exchange binding with these arguments does not match.
 
     `all`: one compared argument missing or different; `any`: every one missing or different.
@@ -505,8 +510,6 @@ def _default_property_strategies() -> dict[str, st.SearchStrategy[Any]]:
         "type": _SHORT_TEXT,
         "app_id": _SHORT_TEXT,
     }
-
-
 
 
 def properties(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Properties]:
@@ -551,7 +554,6 @@ def messages(*, routing_key: st.SearchStrategy[str] | None = None, body: st.Sear
 _PREDECLARED_SOURCES = ("amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match")
 _MISSING_EXCHANGE = "nowhere"
 
-
 # Strategies made once: Hypothesis validates each strategy object the first time it draws from it.
 _TOPOLOGY_KEYS = routing_keys(words=_SMALL_WORDS, max_words=2)
 _TOPOLOGY_PATTERNS = topic_patterns(words=_SMALL_WORDS, max_words=3)
@@ -566,7 +568,8 @@ def _present(table: Mapping[str, Any]) -> dict[str, Any]:
 
 def _optional_entries(strategies: Mapping[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Tables with some of these entries: each one is left out or drawn (shrinks entry by entry to `{}`)."""
-    return st.fixed_dictionaries({key: st.one_of(st.none(), value) for key, value in strategies.items()}).map(_present)
+    entries = {key: st.one_of(st.none(), value) for key, value in strategies.items()}
+    return st.fixed_dictionaries(entries).map(_present)
 
 
 @functools.lru_cache(maxsize=64)
@@ -682,7 +685,8 @@ def topologies(*, max_exchanges: int = 3, max_queues: int = 3, max_bindings: int
     """
     unknown = [kind for kind in exchange_types if kind not in EXCHANGE_TYPES]
     if unknown or not exchange_types:
-        raise InvalidArgument(f"exchange_types are some of {', '.join(EXCHANGE_TYPES)}, got {list(exchange_types)!r}")
+        raise InvalidArgument(
+            f"exchange_types are some of {', '.join(EXCHANGE_TYPES)}, got {list(exchange_types)!r}")
     return _topologies(max_exchanges, max_queues, max_bindings, tuple(exchange_types), exchange_bindings,
                        alternate_exchanges, arguments, flags, predeclared)
 
@@ -711,7 +715,8 @@ def _headers_strategies(topology: Topology, bindings: Sequence[Binding]) -> list
     return aimed
 
 
-def _aimed_messages(topology: Topology, exchange: str, bodies: st.SearchStrategy[bytes]) -> st.SearchStrategy[Message]:
+def _aimed_messages(topology: Topology, exchange: str,
+                    bodies: st.SearchStrategy[bytes]) -> st.SearchStrategy[Message]:
     """Messages for `exchange`: keys and headers aimed first at its own bindings, then at any binding."""
     own = [b for b in topology.bindings if b.source == exchange]
     queue_names = [st.sampled_from(topology.queue_names)] if topology.queue_names else []
@@ -748,5 +753,7 @@ def messages_for(topology: Topology, *, body: st.SearchStrategy[bytes] | None = 
     sources = [name for name in exchanges if any(b.source == name for b in topology.bindings)]
     bodies = st.binary(max_size=8) if body is None else body
     messages = {name: _aimed_messages(topology, name, bodies) for name in exchanges}
-    chosen = st.one_of(st.sampled_from(sources), st.sampled_from(exchanges)) if sources else st.sampled_from(exchanges)
+    chosen = st.sampled_from(exchanges)
+    if sources:
+        chosen = st.one_of(st.sampled_from(sources), chosen)
     return _pairs(chosen, messages)

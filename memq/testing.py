@@ -55,12 +55,16 @@ PREDECLARED_EXCHANGES: Mapping[str, str] = {
 """The exchanges every virtual host has, with their types; `declare()` never declares these."""
 
 
+def _default(field: Any) -> Any:
+    return field.default.factory() if isinstance(field.default, attrs.Factory) else field.default
+
+
 def _short_repr(record: Any, positional: int) -> str:
     """`Name('a', 'b', key=value)`: the first fields by position, the others only when not their default."""
     parts = []
     for index, field in enumerate(attrs.fields(type(record))):
         value = getattr(record, field.name)
-        default = field.default.factory() if isinstance(field.default, attrs.Factory) else field.default  # type: ignore[arg-type]
+        default = _default(field)
         if index < positional:
             parts.append(repr(value))
         elif value != default:
@@ -288,7 +292,8 @@ def _binding_of(spec: Any, queue_names: set[str], exchange_names: set[str]) -> B
     source, destination, *rest = spec
     if destination in queue_names and destination in exchange_names:
         raise InvalidArgument(
-            f"{destination!r} is both a queue and an exchange: write the binding as a dict with 'queue' or 'exchange'"
+            f"{destination!r} is both a queue and an exchange: "
+            "write the binding as a dict with 'queue' or 'exchange'"
         )
     kind = "exchange" if destination in exchange_names and destination not in queue_names else "queue"
     return Binding(source, destination, *rest, destination_kind=kind)
@@ -298,7 +303,7 @@ def _fields_of(record: Any, skip: Sequence[str]) -> dict[str, Any]:
     found = {}
     for field in attrs.fields(type(record)):
         value = getattr(record, field.name)
-        default = field.default.factory() if isinstance(field.default, attrs.Factory) else field.default  # type: ignore[arg-type]
+        default = _default(field)
         if field.name not in skip and (value != default or field.name == "type"):
             found[field.name] = value
     return found
@@ -336,15 +341,16 @@ def declare(target: Any, topology: Topology | Mapping[str, Any], *, vhost: str =
     for x in topology.exchanges:
         if x.name in PREDECLARED_EXCHANGES:
             continue
-        channel.exchange_declare(exchange=x.name, exchange_type=x.type, durable=x.durable,
-                                 auto_delete=x.auto_delete, internal=x.internal, arguments=dict(x.arguments) or None)
+        channel.exchange_declare(exchange=x.name, exchange_type=x.type, durable=x.durable, auto_delete=x.auto_delete,
+                                 internal=x.internal, arguments=dict(x.arguments) or None)
     for q in topology.queues:
         channel.queue_declare(queue=q.name, durable=q.durable, exclusive=q.exclusive, auto_delete=q.auto_delete,
                               arguments=dict(q.arguments) or None)
     for b in topology.bindings:
         arguments = dict(b.arguments) or None
         if b.destination_kind == "queue":
-            channel.queue_bind(queue=b.destination, exchange=b.source, routing_key=b.routing_key, arguments=arguments)
+            channel.queue_bind(queue=b.destination, exchange=b.source, routing_key=b.routing_key,
+                               arguments=arguments)
         else:
             channel.exchange_bind(destination=b.destination, source=b.source, routing_key=b.routing_key,
                                   arguments=arguments)
@@ -373,7 +379,8 @@ def route(broker: Broker, exchange: str, message: Message | str = "", headers: M
         routing_key, headers = message.routing_key, message.headers if headers is None else headers
     else:
         routing_key = message
-    return frozenset(broker.route(exchange, routing_key, dict(headers) if headers is not None else None, vhost=vhost))
+    table = dict(headers) if headers is not None else None
+    return frozenset(broker.route(exchange, routing_key, table, vhost=vhost))
 
 
 def topic_matches(binding_key: str, routing_key: str) -> bool:

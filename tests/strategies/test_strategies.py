@@ -16,7 +16,8 @@ from memq._exchanges import split_topic_key
 from . import model
 
 SCALARS = mst.header_values(nested=False)
-FIND = settings(database=None, max_examples=1000, suppress_health_check=list(HealthCheck))
+# Shrinking is checked with a fixed seed, so these tests give the same answer on every run.
+FIND = settings(database=None, derandomize=True, max_examples=1000, suppress_health_check=list(HealthCheck))
 REACH = settings(FIND, max_examples=500, phases=[Phase.generate])
 ALL_HASHES = ("#", "#.#", "#.#.#")
 
@@ -57,7 +58,7 @@ def test_routing_keys_matching_refuses_patterns_longer_than_the_limit():
         mst.routing_keys_matching("abc.*", max_bytes=3)
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=50)
 @given(data=st.data(), arguments=mst.headers_binding_arguments())
 def test_headers_matching_match_and_not_matching_miss(data, arguments):
     """`headers_matching(args)` gives headers the model matches (also in other types); `..._not_matching` misses."""
@@ -129,6 +130,12 @@ def _words(text: str) -> list[str]:
     return split_topic_key(text)
 
 
+def _pairs(text: str) -> set[tuple[str, str]]:
+    """The pairs of adjacent words."""
+    words = _words(text)
+    return set(zip(words, words[1:]))
+
+
 # Corners that shrink to one plain value: (name, strategy, condition, what shrinking ends on).
 SHRINKS = [
     ("empty word", mst.routing_keys(), lambda k: "" in _words(k), ["a.", ".a", "."]),
@@ -136,8 +143,8 @@ SHRINKS = [
     ("255 bytes", mst.routing_keys(), lambda k: _size(k) == 255, ["a" * 255]),
     ("255 bytes, multi-byte", mst.routing_keys(), lambda k: _size(k) == 255 and len(k) < 255,
      ["é" * 127 + "a", "日" * 85, "🐇" * 63 + "aaa"]),
-    ("#.#", mst.topic_patterns(), lambda p: "#.#" in p, ["#.#"]),
-    ("* next to #", mst.topic_patterns(), lambda p: "*.#" in p or "#.*" in p, ["*.#", "#.*"]),
+    ("#.#", mst.topic_patterns(), lambda p: ("#", "#") in _pairs(p), ["#.#"]),
+    ("* next to #", mst.topic_patterns(), lambda p: {("*", "#"), ("#", "*")} & _pairs(p), ["*.#", "#.*"]),
     ("wildcard look-alike", mst.topic_patterns(), lambda p: "#a" in _words(p), ["#a"]),
     ("void binding value", mst.headers_binding_arguments(values=SCALARS), lambda a: None in a.values(),
      [{"a": None}]),
@@ -150,7 +157,7 @@ REACHED = [
     ("# first", mst.topic_patterns(), lambda p: len(_words(p)) >= 3 and _words(p)[0] == "#"),
     ("# in the middle", mst.topic_patterns(), lambda p: len(_words(p)) >= 3 and _words(p)[1] == "#"),
     ("# last", mst.topic_patterns(), lambda p: len(_words(p)) >= 3 and _words(p)[-1] == "#"),
-    ("empty word next to #", mst.topic_patterns(), lambda p: "#." in p or ".#" in p and "" in _words(p)),
+    ("empty word next to #", mst.topic_patterns(), lambda p: {("", "#"), ("#", "")} & _pairs(p)),
     ("255-byte binding key", mst.topic_patterns(), lambda p: _size(p) == 255),
     ("255-byte matching key", mst.routing_keys_matching("a.*.#"), lambda k: _size(k) == 255),
     ("any-with-x", mst.headers_binding_arguments(),

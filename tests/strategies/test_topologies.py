@@ -32,7 +32,7 @@ def test_generated_topologies_route_as_reference_model(topology, data):
     returned = []
     channel.add_on_return_callback(lambda ch, message: returned.append(message.routing_key))
     unroutable = []
-    for exchange, message in data.draw(st.lists(mst.messages_for(topology), min_size=1, max_size=8), label="sent"):
+    for exchange, message in data.draw(st.lists(mst.messages_for(topology), min_size=1, max_size=6), label="sent"):
         expected = model.route(topology, exchange, message.routing_key, message.headers)
         assert testing.route(broker, exchange, message) == expected, (exchange, message)
         assert _routed_by_publish(broker, channel, exchange, message) == expected, (exchange, message)
