@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ._amqp_session import ServerSession
 from ._broker import Broker
 
-__all__ = ["AMQPServer", "control", "main"]
+__all__ = ["AMQPServer", "ServerThread", "control", "main"]
 
 PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
 
@@ -230,6 +230,68 @@ class AMQPServer:
         except AssertionError as error:
             return "error invariant broken: " + str(error).replace("\n", "\\n")
         return "error unknown command (advance SECONDS | now | snapshot | check)"
+
+
+class ServerThread:
+    """An `AMQPServer` on its own event-loop thread, for a test process that talks to it over sockets.
+
+    The broker lives on that thread: use `advance()` and `call()` to reach it, not the broker directly.
+
+    Example:
+        with ServerThread() as served:
+            pika.BlockingConnection(pika.URLParameters(served.url))
+    """
+
+    def __init__(self, broker: Broker | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 heartbeat: int = 60, seed: int = 0) -> None:
+        self.server = AMQPServer(broker, host=host, port=port, heartbeat=heartbeat, seed=seed)
+        self._loop = asyncio.new_event_loop()
+        self._thread: Any = None
+
+    @property
+    def url(self) -> str:
+        """The `amqp://` URL to connect to."""
+        return self.server.url
+
+    @property
+    def broker(self) -> Broker:
+        return self.server.broker
+
+    def start(self) -> "ServerThread":
+        """Start listening; returns when the port is open."""
+        import threading
+
+        self._thread = threading.Thread(target=self._loop.run_forever, name="memq-serve", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout=10)
+        return self
+
+    def call(self, function: Any, *args: Any) -> Any:
+        """Run `function(*args)` on the server's thread and return its result."""
+        async def run() -> Any:
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
+    def advance(self, seconds: float) -> float:
+        """Jump the server's clock forward; returns its new time."""
+        return self.call(self.server.advance, seconds)
+
+    def stop(self) -> None:
+        """Close every connection and stop the thread."""
+        if self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+        self._thread = None
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
 
 
 def control(host: str, port: int, command: str, timeout: float = 5.0) -> str:

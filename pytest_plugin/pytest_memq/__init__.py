@@ -216,6 +216,20 @@ def memq_celery(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
         driver.detach()
 
 
+@pytest.fixture
+def memq_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A `memq serve` AMQP server on a free port for this test; `.url` is its `amqp://` URL.
+
+    For clients memq cannot patch (aio-pika, kombu's pyamqp://, other processes). The server runs on
+    its own thread with a fresh broker seeded like `memq_broker`; `.advance(seconds)` jumps its clock,
+    `.call(fn, *args)` runs `fn` on the server's thread (e.g. `served.call(served.broker.snapshot)`).
+    """
+    from memq._server import ServerThread
+
+    with ServerThread(seed=_context(request).seed) as served:
+        yield served
+
+
 def _recorder_of(source: Any) -> Any:
     recorder = getattr(source, "recorder", None)
     if recorder is None:
