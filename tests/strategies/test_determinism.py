@@ -3,9 +3,15 @@ seed gives the same trace, byte for byte."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import memq
@@ -110,3 +116,36 @@ def run(program: tuple[testing.Topology, list[tuple]], seed: int) -> str:
 def test_same_seed_gives_same_trace(program, seed):
     """Two runs of one generated program with one seed write identical traces."""
     assert run(program, seed) == run(program, seed)
+
+
+def generated_runs(count: int = 15) -> list[tuple[tuple[testing.Topology, list[tuple]], int]]:
+    """`count` (program, seed) pairs from a fixed-seed Hypothesis run."""
+    runs = []
+
+    @settings(derandomize=True, database=None, max_examples=count, deadline=None, phases=[Phase.generate])
+    @given(program=programs(), seed=st.integers(0, 2**32 - 1))
+    def collect(program, seed):
+        runs.append((program, seed))
+
+    collect()
+    return runs
+
+
+def traces_digest(runs: list[tuple[tuple[testing.Topology, list[tuple]], int]]) -> str:
+    """One hash of the traces of all these runs."""
+    digest = hashlib.sha256()
+    for program, seed in runs:
+        digest.update(run(program, seed).encode())
+    return digest.hexdigest()
+
+
+def test_same_seed_gives_same_trace_in_another_process():
+    """A process with another string-hash seed (so other set orders) writes the same traces for the same programs."""
+    runs = generated_runs()
+    code = ("import pickle, sys; from tests.strategies.test_determinism import traces_digest; "
+            "print(traces_digest(pickle.load(sys.stdin.buffer)))")
+    hash_seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
+    child = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                           env={**os.environ, "PYTHONHASHSEED": hash_seed}, input=pickle.dumps(runs),
+                           check=True, capture_output=True)
+    assert child.stdout.decode().strip() == traces_digest(runs)
