@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import socket
 from collections import deque
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable
 
 import amqp.exceptions as amqp_errors
@@ -71,6 +72,8 @@ _PROPERTY_KEYS = (
     "delivery_mode", "priority", "correlation_id", "reply_to", "expiration", "message_id",
     "timestamp", "type", "user_id", "app_id", "cluster_id",
 )
+_PROPERTY_KEY_SET = frozenset(_PROPERTY_KEYS)
+_property_values = attrgetter(*_PROPERTY_KEYS)
 
 
 def register(broker: "memq.Broker", host: str = "localhost") -> str:
@@ -190,15 +193,13 @@ class Message(base.Message):
         body: bytes,
         consumer_tag: str | None = None,
     ) -> None:
-        props: dict[str, Any] = {}
-        for key in _PROPERTY_KEYS:
-            value = getattr(properties, key)
-            if value is not None:
-                props[key] = value
-        if properties.content_type is not None:
-            props["content_type"] = properties.content_type
-        if properties.content_encoding is not None:
-            props["content_encoding"] = properties.content_encoding
+        props = {key: value for key, value in zip(_PROPERTY_KEYS, _property_values(properties))
+                 if value is not None}
+        content_type, content_encoding = properties.content_type, properties.content_encoding
+        if content_type is not None:
+            props["content_type"] = content_type
+        if content_encoding is not None:
+            props["content_encoding"] = content_encoding
         headers = dict(properties.headers) if properties.headers else {}
         props["application_headers"] = headers
         info = {
@@ -208,16 +209,9 @@ class Message(base.Message):
             "exchange": exchange,
             "routing_key": routing_key,
         }
-        super().__init__(
-            body=body,
-            channel=channel,
-            delivery_tag=delivery_tag,
-            content_type=properties.content_type,
-            content_encoding=properties.content_encoding,
-            delivery_info=info,
-            properties=props,
-            headers=headers,
-        )
+        super().__init__(body=body, channel=channel, delivery_tag=delivery_tag, content_type=content_type,
+                         content_encoding=content_encoding, delivery_info=info, properties=props,
+                         headers=headers)
 
 
 class Channel(base.StdChannel):
@@ -318,11 +312,11 @@ class Channel(base.StdChannel):
                         content_encoding: str | None = None, headers: dict | None = None,
                         properties: dict | None = None) -> tuple[bytes, Properties]:
         """Build the `(body, Properties)` pair that `basic_publish` sends."""
-        props = dict(properties or {})
         if isinstance(body, str):
             body = body.encode(content_encoding or "utf-8")
-        expiration = props.get("expiration")
-        fields = {key: props[key] for key in _PROPERTY_KEYS if props.get(key) is not None}
+        fields = {key: value for key, value in properties.items()
+                  if value is not None and key in _PROPERTY_KEY_SET} if properties else {}
+        expiration = fields.get("expiration")
         if expiration is not None:
             fields["expiration"] = str(expiration)
         if priority:

@@ -12,7 +12,7 @@ message, due ETA, or task message) in turn until nobody can, then jump the clock
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from celery import _state as celery_state
@@ -196,8 +196,7 @@ class Driver:
 
     def now(self) -> datetime:
         """The virtual time as an aware datetime in the app's timezone (what `app.now()` returns)."""
-        utc = datetime.fromtimestamp(self.clock.now(), timezone.utc)
-        return utc.astimezone(self.app.timezone)
+        return datetime.fromtimestamp(self.clock._now, self.app.timezone)
 
     def run_until(self, predicate: Callable[[], bool], timeout: float | None = None,
                   describe: Callable[[], str] | None = None) -> bool:
@@ -306,29 +305,43 @@ class Driver:
             signal.connect(receiver, weak=False)
             self._signals.append((signal, receiver))
 
-        now = self.clock.now
-        update = self.tasks.update
+        clock = self.clock
+        record = self.tasks.get
 
         def received(sender: Any = None, request: Any = None, **kw: Any) -> None:
-            update(request.id, state="RECEIVED", received=now(), worker=request.hostname)
+            r = record(request.id)
+            if r is not None:
+                r.state, r.received, r.worker = "RECEIVED", clock._now, request.hostname
 
         def prerun(task_id: str = "", **kw: Any) -> None:
-            update(task_id, state="STARTED", started=now())
+            r = record(task_id)
+            if r is not None:
+                r.state, r.started = "STARTED", clock._now
 
         def success(sender: Any = None, result: Any = None, **kw: Any) -> None:
-            update(sender.request.id, state="SUCCESS", succeeded=now(), result=result)
+            r = record(sender.request.id)
+            if r is not None:
+                r.state, r.succeeded, r.result = "SUCCESS", clock._now, result
 
         def failure(task_id: str = "", exception: Any = None, **kw: Any) -> None:
-            update(task_id, state="FAILURE", failed=now(), exception=exception)
+            r = record(task_id)
+            if r is not None:
+                r.state, r.failed, r.exception = "FAILURE", clock._now, exception
 
         def retry(request: Any = None, reason: Any = None, **kw: Any) -> None:
-            update(request.id, state="RETRY", retried=now(), exception=getattr(reason, "exc", reason))
+            r = record(request.id)
+            if r is not None:
+                r.state, r.retried, r.exception = "RETRY", clock._now, getattr(reason, "exc", reason)
 
         def revoked(request: Any = None, expired: bool = False, **kw: Any) -> None:
-            update(request.id, state="REVOKED", revoked=now())
+            r = record(request.id)
+            if r is not None:
+                r.state, r.revoked = "REVOKED", clock._now
 
         def unknown(id: str = "", exc: Any = None, **kw: Any) -> None:
-            update(id, state="FAILURE", failed=now(), exception=exc)
+            r = record(id)
+            if r is not None:
+                r.state, r.failed, r.exception = "FAILURE", clock._now, exc
 
         connect(signals.task_received, received)
         connect(signals.task_prerun, prerun)
