@@ -120,25 +120,33 @@ class _TopicRouter:
 
     def route(self, routing_key: str, headers: dict | None) -> Iterable[Binding]:
         found: list[Binding] = []
-        _topic_match(self._root, split_topic_key(routing_key), 0, found)
+        _topic_match(self._root, split_topic_key(routing_key), 0, found, set())
         return found
 
 
-def _topic_match(node: _TopicNode, words: list[str], i: int, found: list[Binding]) -> None:
+def _topic_match(node: _TopicNode, words: list[str], i: int, found: list[Binding], seen: set) -> None:
+    """Collect the bindings of the trie below `node` that match `words[i:]`.
+
+    `seen` holds the (`#` node, position) pairs already explored, so keys with several `#` words
+    cost O(trie nodes x words) rather than growing with the number of ways to split the key.
+    """
     children = node.children
     if i == len(words):
         found.extend(node.bindings)
     else:
         child = children.get(words[i])
         if child is not None:
-            _topic_match(child, words, i + 1, found)
+            _topic_match(child, words, i + 1, found, seen)
         child = children.get("*")
         if child is not None:
-            _topic_match(child, words, i + 1, found)
+            _topic_match(child, words, i + 1, found, seen)
     hash_child = children.get("#")
     if hash_child is not None:
         for j in range(i, len(words) + 1):
-            _topic_match(hash_child, words, j, found)
+            key = (id(hash_child), j)
+            if key not in seen:
+                seen.add(key)
+                _topic_match(hash_child, words, j, found, seen)
 
 
 _X_MATCH_KINDS = ("all", "any", "all-with-x", "any-with-x")
