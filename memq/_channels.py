@@ -193,26 +193,27 @@ class Channel:
                          arguments: dict | None = None) -> None:
         """Declare an exchange, or check that it exists with `passive=True`."""
         self._vhost.exchange_declare(
-            exchange, str(exchange_type), passive, durable, auto_delete, internal, arguments or {}
+            _strip_cr_lf(exchange), str(exchange_type), passive, durable, auto_delete, internal, arguments or {}
         )
 
     @_amqp_method(40, 20)
     def exchange_delete(self, exchange: str | None = None, if_unused: bool = False) -> None:
         """Delete an exchange (deleting one that does not exist is not an error)."""
-        self._vhost.exchange_delete(exchange or "", if_unused)
+        self._vhost.exchange_delete(_strip_cr_lf(exchange or ""), if_unused)
 
     @_amqp_method(40, 30)
     def exchange_bind(self, destination: str, source: str, routing_key: str = "",
                       arguments: dict | None = None) -> None:
         """Bind exchange `destination` to exchange `source`."""
-        self._vhost.bind(source, destination, "exchange", routing_key or "", arguments or {}, self.connection)
+        self._vhost.bind(_strip_cr_lf(source), _strip_cr_lf(destination), "exchange", routing_key or "",
+                         arguments or {}, self.connection)
 
     @_amqp_method(40, 40)
     def exchange_unbind(self, destination: str | None = None, source: str | None = None,
                         routing_key: str = "", arguments: dict | None = None) -> None:
         """Remove an exchange-to-exchange binding."""
-        self._vhost.unbind(source or "", destination or "", "exchange", routing_key or "",
-                           arguments or {}, self.connection)
+        self._vhost.unbind(_strip_cr_lf(source or ""), _strip_cr_lf(destination or ""), "exchange",
+                           routing_key or "", arguments or {}, self.connection)
 
     # --- queues --------------------------------------------------------------------------------
 
@@ -222,7 +223,7 @@ class Channel:
                       arguments: dict | None = None) -> QueueDeclareOk:
         """Declare a queue (an empty name gets a server-generated one) and return its counts."""
         q = self._vhost.queue_declare(
-            queue or "", passive, durable, exclusive, auto_delete, arguments or {}, self.connection
+            _strip_cr_lf(queue or ""), passive, durable, exclusive, auto_delete, arguments or {}, self.connection
         )
         self.last_queue = q.name
         return QueueDeclareOk(q.name, q.message_count, len(q.consumers))
@@ -231,15 +232,15 @@ class Channel:
     def queue_bind(self, queue: str, exchange: str, routing_key: str | None = None,
                    arguments: dict | None = None) -> None:
         """Bind a queue to an exchange (the routing key defaults to the queue's name)."""
-        name, key = self._queue_name(queue), self._binding_key(queue, routing_key)
-        self._vhost.bind(exchange, name, "queue", key, arguments or {}, self.connection)
+        name, key = _strip_cr_lf(self._queue_name(queue)), self._binding_key(queue, routing_key)
+        self._vhost.bind(_strip_cr_lf(exchange), name, "queue", key, arguments or {}, self.connection)
 
     @_amqp_method(50, 50)
     def queue_unbind(self, queue: str, exchange: str | None = None, routing_key: str | None = None,
                      arguments: dict | None = None) -> None:
         """Remove a binding of a queue (unbinding one that does not exist is not an error)."""
-        name, key = self._queue_name(queue), self._binding_key(queue, routing_key)
-        self._vhost.unbind(exchange or "", name, "queue", key, arguments or {}, self.connection)
+        name, key = _strip_cr_lf(self._queue_name(queue)), self._binding_key(queue, routing_key)
+        self._vhost.unbind(_strip_cr_lf(exchange or ""), name, "queue", key, arguments or {}, self.connection)
 
     @_amqp_method(50, 30)
     def queue_purge(self, queue: str) -> int:
@@ -249,7 +250,8 @@ class Channel:
     @_amqp_method(50, 40)
     def queue_delete(self, queue: str, if_unused: bool = False, if_empty: bool = False) -> int:
         """Delete a queue; returns how many ready messages went with it."""
-        return self._vhost.queue_delete(self._queue_name(queue), if_unused, if_empty, self.connection)
+        return self._vhost.queue_delete(_strip_cr_lf(self._queue_name(queue)), if_unused, if_empty,
+                                        self.connection)
 
     def _queue_name(self, queue: str | None) -> str:
         """The queue a method names; Mirrors RabbitMQ: "" is the queue this channel declared last.
@@ -500,6 +502,17 @@ class Channel:
     def __repr__(self) -> str:
         state = "open" if self.is_open else "closed"
         return f"<Channel {self.connection.name}/{self.channel_number} {state}>"
+
+
+def _strip_cr_lf(name: str) -> str:
+    """Mirrors RabbitMQ 3.10: declare, delete, bind and unbind drop CR and LF from the names they are given.
+
+    (Basic.Publish, Basic.Get, Basic.Consume and Queue.Purge take names as they are. RabbitMQ itself never
+    answers a queue.declare whose name has CR or LF in it; memq strips them there too.)
+    """
+    if "\r" in name or "\n" in name:
+        return name.replace("\r", "").replace("\n", "")
+    return name
 
 
 def _as_bytes(body: Any) -> bytes:

@@ -87,3 +87,26 @@ def test_publish_with_the_immediate_flag_is_a_connection_error(amqp):
     channel._impl._send_method(method, (spec.BasicProperties(), b"x"))
     with connection_closed(540, "NOT_IMPLEMENTED - immediate=true"):
         roundtrip(channel)
+
+
+def test_cr_and_lf_are_dropped_from_names_in_declare_delete_and_bind(amqp):
+    """Exchange.Declare/Delete/Bind and Queue.Bind/Delete drop CR and LF from names; Basic.Publish and
+    Basic.Get take names as they are. (RabbitMQ never answers a queue.declare with CR or LF in the name, so
+    the test does not send one.)"""
+    connection = amqp.connect()
+    exchange, queue = amqp.unique("x"), amqp.unique("q")
+    channel = amqp.channel(connection)
+    channel.exchange_declare(exchange[:4] + "\r\n" + exchange[4:], "fanout")
+    channel.exchange_declare(exchange, passive=True)
+    channel.queue_declare(queue)
+    channel.queue_bind(queue + "\n", "\r" + exchange)
+    publish(channel, exchange, "", "through")
+    assert ready_count(channel, queue) == 1
+    with channel_closed(404, f"NOT_FOUND - no exchange '{exchange}\n' in vhost '/'"):
+        publish(amqp.channel(connection), exchange + "\n", "", "nowhere")
+    with channel_closed(404, f"NOT_FOUND - no queue '{queue}\r' in vhost '/'"):
+        connection.channel().basic_get(queue + "\r")
+    channel.exchange_delete(exchange + "\r\n")
+    with channel_closed(404, f"NOT_FOUND - no exchange '{exchange}' in vhost '/'"):
+        channel.exchange_declare(exchange, passive=True)
+    assert amqp.channel(connection).queue_delete("\n" + queue).method.message_count == 1
