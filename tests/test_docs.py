@@ -27,7 +27,8 @@ def _blocks(page: Path) -> list[str]:
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
 def test_docs_examples_run(page: Path, tmp_path: Path) -> None:
     """Each page's Python blocks run in order in one namespace; `# file: test_*.py` blocks run under pytest."""
-    namespace: dict = {"__name__": f"docs_{page.stem}"}
+    module = "docs_" + "_".join(page.relative_to(DOCS).with_suffix("").parts).replace("-", "_")
+    namespace: dict = {"__name__": module}
     test_files = {}
     for index, block in enumerate(_blocks(page)):
         named = TEST_FILE.match(block)
