@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks                 # the full run (a few minutes); writes into docs/
     .venv/bin/python -m benchmarks --smoke         # tiny sizes, a few seconds; writes nothing
-    .venv/bin/python -m benchmarks --only routing --repeat 3 --no-write
+    .venv/bin/python -m benchmarks --only routing --repeat 3   # a part: prints only, unless --out
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="run only these scenarios")
     parser.add_argument("--repeat", type=int, help="repeats per measurement (median); default 5, smoke 1")
     parser.add_argument("--no-rabbitmq", action="store_true", help="leave the real RabbitMQ out")
-    parser.add_argument("--out", type=Path, help="where plots and performance.md go (default: docs/, full run)")
+    parser.add_argument("--out", type=Path, help="where plots and performance.md go (default: docs/ for a full run of every scenario)")
     parser.add_argument("--no-write", action="store_true", help="print only; write no plots or docs")
     return parser.parse_args(argv)
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== Summary ==\n")
     print(text_table(targets_table(targets)))
     print(f"\n{sum(s.rows for s in sections)} rows in {len(sections)} scenarios.")
-    out = args.out if args.out is not None else (None if args.smoke else DOCS)
+    out = args.out if args.out is not None else (None if args.smoke or args.only else DOCS)
     if out is not None and not args.no_write:
         _write(out, sections, targets, config, argv)
     return 0

@@ -15,6 +15,7 @@ fire only at the instants something expires, however far the clock moves.
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Callable
 
 from ._harness import Config, Section, Table, Target, fmt_int, fmt_ratio, fmt_us, medians, now, cpu_of
@@ -133,17 +134,43 @@ def run(config: Config) -> Section:
     largest, smallest = max(sizes.scale), min(sizes.scale)
     table.rows.append([f"{fmt_int(largest)} vs {fmt_int(smallest)}",
                        *(fmt_ratio(curves[name][largest] / curves[name][smallest]) for name in DIMENSIONS)])
+    quiet = _without_collector(config, (smallest, largest), m)
+    table.rows.append([f"{fmt_int(smallest)}, collector off", *(fmt_us(quiet[name][smallest]) for name in DIMENSIONS)])
+    table.rows.append([f"{fmt_int(largest)}, collector off", *(fmt_us(quiet[name][largest]) for name in DIMENSIONS)])
+    table.rows.append([f"{fmt_int(largest)} vs {fmt_int(smallest)}, collector off",
+                       *(fmt_ratio(quiet[name][largest] / quiet[name][smallest]) for name in DIMENSIONS)])
+    table.notes.append("'collector off': the same points with Python's cyclic garbage collector disabled "
+                       "(gc.disable()) while they run; the difference is what the collector's passes over a "
+                       "larger broker cost.")
     section = Section("scaling", "8. Scaling", [table, _ttl_table(config)])
     section.plot = {"curves": curves}
     for name, curve in curves.items():
         ratio = curve[largest] / curve[smallest]
+        quiet_ratio = quiet[name][largest] / quiet[name][smallest]
         section.targets.append(Target(f"cost per message stays flat as {name} grow (N={fmt_int(smallest)} "
-                                      f"to {fmt_int(largest)}: <= 2x)", fmt_ratio(ratio), ratio <= 2))
+                                      f"to {fmt_int(largest)}: <= 2x)",
+                                      f"{fmt_ratio(ratio)}; {fmt_ratio(quiet_ratio)} with the collector off",
+                                      ratio <= 2))
     ttl_ratios = section.plot["ttl"] = _ttl_ratios(section.tables[1])
     for label, ratio in ttl_ratios.items():
         section.targets.append(Target(f"TTL at scale ({label}): a simulated day costs about one expiry pass "
                                       "(<= 2x)", fmt_ratio(ratio), ratio <= 2))
     return section
+
+
+def _without_collector(config: Config, points: tuple[int, ...], m: int) -> dict[str, dict[int, float]]:
+    """The CPU cost per message at these points with the cyclic garbage collector disabled."""
+    config.log("  scaling: collector off")
+    quiet: dict[str, dict[int, float]] = {name: {} for name in DIMENSIONS}
+    gc.disable()
+    try:
+        for n in points:
+            cases = {name: (lambda f=f, n=n: f(n, m)) for name, f in DIMENSIONS.items()}
+            for name, result in medians(cases, config.sizes.repeat).items():
+                quiet[name][n] = cpu_of(result) / m
+    finally:
+        gc.enable()
+    return quiet
 
 
 def _ttl_table(config: Config) -> Table:
