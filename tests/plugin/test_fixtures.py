@@ -272,7 +272,7 @@ def test_no_fixture_is_named_celery(pytester: pytest.Pytester) -> None:
     import pytest_memq
 
     names = [name for name in dir(pytest_memq) if name.startswith(("memq_", "celery"))]
-    assert names == ["memq_broker", "memq_celery", "memq_clock", "memq_pika"]
+    assert names == ["memq_broker", "memq_celery", "memq_clock", "memq_pika", "memq_server"]
 
 
 def test_loading_the_plugin_does_not_import_memq() -> None:
