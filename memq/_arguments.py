@@ -157,7 +157,14 @@ def _check_bool(value: Any, arguments: dict) -> str | None:
 def _check_queue_mode(value: Any, arguments: dict) -> str | None:
     problem = _check_longstr(value, arguments)
     if problem is None and value not in ("default", "lazy"):
-        return f"{{invalid_queue_mode,{value}}}"
+        return f'"unsupported queue mode \'{value}\'"'
+    return problem
+
+
+def _check_queue_version(value: Any, arguments: dict) -> str | None:
+    problem = _check_non_neg_int(value, arguments)
+    if problem is None and value not in (1, 2):
+        return f'"unsupported queue version \'{value}\'"'
     return problem
 
 
@@ -199,6 +206,7 @@ QUEUE_ARGUMENTS: dict[str, Callable[[Any, dict], str | None]] = {
     "x-message-ttl": _check_message_ttl,
     "x-dead-letter-exchange": _check_longstr,
     "x-dead-letter-routing-key": _check_dlx_routing_key,
+    "x-dead-letter-strategy": _check_dlx_strategy,
     "x-max-length": _check_non_neg_int,
     "x-max-length-bytes": _check_non_neg_int,
     "x-max-in-memory-length": _check_non_neg_int,
@@ -206,38 +214,45 @@ QUEUE_ARGUMENTS: dict[str, Callable[[Any, dict], str | None]] = {
     "x-max-priority": _check_max_priority,
     "x-overflow": _check_overflow,
     "x-queue-mode": _check_queue_mode,
+    "x-queue-version": _check_queue_version,
     "x-single-active-consumer": _check_bool,
     "x-queue-type": _check_queue_type,
     "x-delivery-limit": _unchecked,
+    "x-queue-master-locator": _unchecked,
 }
-"""The queue arguments RabbitMQ checks at declaration (and for equivalence), with their checks."""
+"""The queue arguments RabbitMQ checks at declaration and compares on redeclaration, with their checks.
 
-_DECLARE_ONLY: dict[str, Callable[[Any, dict], str | None]] = {
-    "x-dead-letter-strategy": _check_dlx_strategy,
-}
-"""Arguments checked at declaration but (as far as memq knows) not compared on redeclaration."""
+Mirrors RabbitMQ 3.10.8's `declare_args()`: the checks are made in this order, whatever order the arguments
+came in, and a redeclaration reports the first difference in this order.
+"""
+
+MASTER_LOCATORS = ("min-masters", "client-local", "random")
 
 
 def check_queue_arguments(arguments: dict, queue: str, vhost: str) -> None:
-    """Raise RabbitMQ's 406 for the first invalid queue argument, in the order the arguments came.
+    """Raise RabbitMQ's error for the first invalid queue argument.
 
-    Mirrors RabbitMQ 3.10.8: for each argument, whether the queue type takes it is checked before its value.
+    Mirrors RabbitMQ 3.10.8: `x-queue-type` first; then the values of the other arguments the queue type
+    takes, in `QUEUE_ARGUMENTS` order; then the arguments the queue type refuses, in the order they came;
+    last, a master locator RabbitMQ does not know crashes the declaration (541, on the connection).
 
     Raises:
         errors.PreconditionFailed: ``invalid arg 'x-message-ttl' for queue 'q' in vhost '/': {value_negative,-1}``.
+        errors.InternalError: an unknown `x-queue-master-locator`.
     """
     queue_type = arguments.get("x-queue-type", "classic")
     refused = REFUSED_BY_TYPE.get(queue_type, ()) if isinstance(queue_type, str) else ()
     prefix = f"PRECONDITION_FAILED - invalid arg '{{}}' for queue '{queue}' in vhost '{vhost}'"
-    for key, value in arguments.items():
+    for key in ("x-queue-type", *QUEUE_ARGUMENTS):
+        if key in arguments and key not in refused:
+            problem = QUEUE_ARGUMENTS[key](arguments[key], arguments)
+            if problem is not None:
+                raise errors.PreconditionFailed(f"{prefix.format(key)}: {problem}")
+    for key in arguments:
         if key in refused:
             raise errors.PreconditionFailed(f"{prefix.format(key)} of queue type {QUEUE_TYPES[queue_type]}")
-        check = QUEUE_ARGUMENTS.get(key) or _DECLARE_ONLY.get(key)
-        if check is None:
-            continue
-        problem = check(value, arguments)
-        if problem is not None:
-            raise errors.PreconditionFailed(f"{prefix.format(key)}: {problem}")
+    if arguments.get("x-queue-master-locator", MASTER_LOCATORS[0]) not in MASTER_LOCATORS:
+        raise errors.InternalError("INTERNAL_ERROR")
 
 
 def check_queue_type(queue_type: Any, arguments: dict, durable: bool, exclusive: bool, auto_delete: bool,

@@ -99,8 +99,9 @@ QUEUE_ARGUMENT_NOTES: dict[str, tuple[str, str]] = {
     "x-max-in-memory-bytes": ("validated", "quorum memory tuning; refused by classic queues as by RabbitMQ"),
     "x-dead-letter-strategy": ("partial", "quorum queues: at-most-once; at-least-once raises `Unsupported`"),
     "x-quorum-initial-group-size": ("ignored", "cluster size: memq is one node; refused by classic queues"),
-    "x-queue-master-locator": ("ignored", "cluster placement: memq is one node; refused by quorum queues"),
-    "x-queue-version": ("ignored", "storage format, no observable effect; refused by quorum queues"),
+    "x-queue-master-locator": ("validated", "cluster placement, memq is one node; unknown values crash the "
+                               "declaration with 541 as in RabbitMQ; refused by quorum queues"),
+    "x-queue-version": ("validated", "1 or 2: storage format, no observable effect; refused by quorum queues"),
 }
 """What memq does with each queue argument RabbitMQ 3.10 knows (keys of `QUEUE_ARGUMENTS` must all be here)."""
 

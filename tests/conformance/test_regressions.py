@@ -110,3 +110,50 @@ def test_cr_and_lf_are_dropped_from_names_in_declare_delete_and_bind(amqp):
     with channel_closed(404, f"NOT_FOUND - no exchange '{exchange}' in vhost '/'"):
         channel.exchange_declare(exchange, passive=True)
     assert amqp.channel(connection).queue_delete("\n" + queue).method.message_count == 1
+
+
+def _invalid(queue: str, key: str, problem: str) -> str:
+    return f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{queue}' in vhost '/'{problem}"
+
+
+@pytest.mark.parametrize(("arguments", "key", "problem"), [
+    ({"x-overflow": "bogus", "x-message-ttl": -1}, "x-message-ttl", ": {value_negative,-1}"),
+    ({"x-max-length": -1, "x-message-ttl": -1}, "x-message-ttl", ": {value_negative,-1}"),
+    ({"x-queue-mode": "bad", "x-expires": 0}, "x-expires", ": {value_zero,0}"),
+    ({"x-expires": 0, "x-queue-type": 5}, "x-queue-type", ": {unacceptable_type,signedint}"),
+    ({"x-delivery-limit": 5, "x-max-length": -1}, "x-max-length", ": {value_negative,-1}"),
+    ({"x-max-in-memory-length": 5, "x-max-priority": 256}, "x-max-priority", ": {max_value_exceeded,256}"),
+    ({"x-max-in-memory-length": 5, "x-delivery-limit": 5}, "x-max-in-memory-length",
+     " of queue type rabbit_classic_queue"),
+    ({"x-delivery-limit": 5, "x-max-in-memory-length": 5}, "x-delivery-limit", " of queue type rabbit_classic_queue"),
+    ({"x-queue-mode": "x"}, "x-queue-mode", ": \"unsupported queue mode 'x'\""),
+    ({"x-queue-version": 3}, "x-queue-version", ": \"unsupported queue version '3'\""),
+    ({"x-queue-version": "1"}, "x-queue-version", ': "expected integer, got longstr"'),
+    ({"x-queue-version": 7, "x-single-active-consumer": 5}, "x-queue-version", ": \"unsupported queue version '7'\""),
+], ids=lambda value: "-".join(value) if isinstance(value, dict) else None)
+def test_queue_arguments_are_checked_in_rabbitmq_order(amqp, arguments, key, problem):
+    """Queue arguments are checked x-queue-type first, then values in RabbitMQ's own order whatever order they
+    came in, then the arguments the queue type refuses, in the order they came."""
+    queue = amqp.unique("q")
+    with channel_closed(406, _invalid(queue, key, problem)):
+        amqp.connect().channel().queue_declare(queue, arguments=arguments)
+
+
+def test_queue_version_and_master_locator_are_compared_on_redeclaration(amqp):
+    """x-queue-version and x-queue-master-locator must match on redeclaration like the other arguments."""
+    queue = amqp.unique("q")
+    connection = amqp.connect()
+    connection.channel().queue_declare(queue, arguments={"x-queue-version": 1, "x-queue-master-locator": "random"})
+    with channel_closed(406, f"PRECONDITION_FAILED - inequivalent arg 'x-queue-version' for queue '{queue}' in "
+                             "vhost '/': received '2' but current is '1'"):
+        connection.channel().queue_declare(queue, arguments={"x-queue-version": 2, "x-queue-master-locator": "random"})
+    with channel_closed(406, f"PRECONDITION_FAILED - inequivalent arg 'x-queue-master-locator' for queue '{queue}' "
+                             "in vhost '/': received 'min-masters' but current is 'random'"):
+        connection.channel().queue_declare(queue, arguments={"x-queue-version": 1,
+                                                             "x-queue-master-locator": "min-masters"})
+
+
+def test_unknown_master_locator_is_an_internal_error(amqp):
+    """An x-queue-master-locator RabbitMQ does not know crashes the declaration: 541 on the connection."""
+    with connection_closed(541, "INTERNAL_ERROR"):
+        amqp.connect().channel().queue_declare(amqp.unique("q"), arguments={"x-queue-master-locator": "bogus"})
