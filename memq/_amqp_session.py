@@ -136,6 +136,10 @@ def to_core_properties(props: Optional[spec.BasicProperties]) -> Any:
     return Properties(**values)
 
 
+def _is_publish(value: FrameLike) -> bool:
+    return isinstance(getattr(value, "method", None), spec.Basic.Publish)
+
+
 class ServerSession:
     """One AMQP 0-9-1 connection served by a `memq.Broker`, as RabbitMQ 3.10 would serve it.
 
@@ -167,6 +171,8 @@ class ServerSession:
         self.username = ""
         self._password = ""
         self._client_properties: dict[str, Any] = {}
+        self._held: list[tuple[str, Any]] | None = None  # frames left unread while blocked by an alarm
+        self._told_blocked = False
         self._state = _AWAIT_HEADER
         self._channels: dict[int, _Channel] = {}
         self._out: list[FrameLike] = []
@@ -283,6 +289,9 @@ class ServerSession:
         if self.closed:
             return
         self.last_received = self.broker.clock._now
+        if self._held is not None or (self.broker.alarm is not None and _is_publish(value)):
+            self._hold(("frame", value))
+            return
         try:
             self._dispatch(value)
         except ProtocolError as exc:
@@ -296,6 +305,9 @@ class ServerSession:
         if self._state != _OPEN:
             return
         self.last_received = self.broker.clock._now
+        if self._held is not None or self.broker.alarm is not None:
+            self._hold(("publish", (number, method, properties, body)))
+            return
         channel = self._channels.get(number)
         if channel is None:
             self.receive_frame(frame.Method(number, method))
@@ -308,6 +320,35 @@ class ServerSession:
             return
         self._do_publish(channel, method, properties, body)
         self.broker.run_until_idle()
+
+    # ------------------------------------------------------------------ resource alarms
+
+    def _hold(self, item: tuple[str, Any]) -> None:
+        """Keep a client's frame unread while the connection is blocked by a resource alarm.
+
+        Mirrors RabbitMQ: a connection that publishes during an alarm is blocked; it is told so with
+        Connection.Blocked when its client supports that, and the broker stops reading from it.
+        """
+        if self._held is None:
+            self._held = []
+            capabilities = self._client_properties.get("capabilities") or {}
+            self._told_blocked = bool(capabilities.get("connection.blocked"))
+            if self._told_blocked:
+                self._send(0, spec.Connection.Blocked(f"low on {self.broker.alarm}"))
+            self.broker.on_alarm_cleared(self._unblock)
+        self._held.append(item)
+
+    def _unblock(self) -> None:
+        held, self._held = self._held or [], None
+        if self.closed:
+            return
+        if self._told_blocked:
+            self._send(0, spec.Connection.Unblocked())
+        for kind, value in held:
+            if kind == "frame":
+                self.receive_frame(value)
+            else:
+                self.publish(*value)
 
     def _dispatch(self, value: FrameLike) -> None:
         state = self._state

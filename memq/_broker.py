@@ -80,6 +80,8 @@ class Broker(Lifecycle, Inspection):
         self._dispatching = False
         self._pumps: list[Callable[[], bool]] = []
         self._settling = False
+        self.alarm: str | None = None
+        self._alarm_waiters: list[Callable[[], Any]] = []
         self.fates: dict[str, int] = dict.fromkeys(ev_fates(), 0)
         self.enqueued = 0
         self.published_count = 0
@@ -331,6 +333,31 @@ class Broker(Lifecycle, Inspection):
         finally:
             self._dispatching = False
         return delivered
+
+    def set_alarm(self, resource: str = "memory") -> None:
+        """Raise a resource alarm, as RabbitMQ does when memory or disk runs low.
+
+        Mirrors RabbitMQ: an AMQP client connection that publishes while the alarm is on is blocked
+        (sent Connection.Blocked if it supports it; its further frames wait unread) until
+        `clear_alarm()`. The native API has no socket to stop reading, so its publishes go through.
+
+        Raises:
+            errors.InvalidArgument: `resource` is not "memory" or "disk".
+        """
+        if resource not in ("memory", "disk"):
+            raise errors.InvalidArgument(f"resource must be 'memory' or 'disk', not {resource!r}")
+        self.alarm = resource
+
+    def clear_alarm(self) -> None:
+        """Clear the resource alarm: blocked connections are unblocked and their waiting frames read."""
+        self.alarm = None
+        waiting, self._alarm_waiters = self._alarm_waiters, []
+        for callback in waiting:
+            callback()
+
+    def on_alarm_cleared(self, callback: Callable[[], Any]) -> None:
+        """Call `callback()` once, when the current alarm is cleared (used by blocked AMQP sessions)."""
+        self._alarm_waiters.append(callback)
 
     def add_pump(self, pump: Callable[[], bool]) -> None:
         """Let `pump()` do one unit of outside work (a simulated worker's step) whenever the broker settles.
