@@ -43,7 +43,7 @@ def _barh(axes: Any, values: dict[str, float], xlabel: str, title: str) -> bool:
         return False
     names = list(values)[::-1]
     bars = axes.barh(names, [values[n] for n in names],
-                     color=["tab:blue" if n.startswith("memq") else "tab:gray" for n in names])
+                     color=["tab:blue" if "memq" in n else "tab:gray" for n in names])
     axes.set_xscale("log")
     axes.set_xlabel(xlabel)
     axes.set_title(title)
