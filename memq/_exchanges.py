@@ -231,7 +231,7 @@ class Exchange:
 
     __slots__ = (
         "vhost", "name", "type", "durable", "auto_delete", "internal", "arguments",
-        "bindings", "_router", "bound_to",
+        "bindings", "_router", "bound_to", "_by_identity",
     )
 
     def __init__(
@@ -254,20 +254,28 @@ class Exchange:
         self.bindings: list[Binding] = []
         self.bound_to: list[Binding] = []  # bindings where this exchange is the destination
         self._router = _ROUTERS[type]()
+        # (destination, routing key) -> its bindings, so finding a binding costs O(1), not O(bindings)
+        self._by_identity: dict[tuple[int, str], list[Binding]] = {}
 
     def find_binding(self, destination: Any, routing_key: str, arguments: dict) -> Binding | None:
         """The binding with this identity, or None."""
-        for binding in self.bindings:
+        for binding in self._by_identity.get((id(destination), routing_key), ()):
             if binding.same(destination, routing_key, arguments):
                 return binding
         return None
 
     def add_binding(self, binding: Binding) -> None:
         self.bindings.append(binding)
+        self._by_identity.setdefault((id(binding.destination), binding.routing_key), []).append(binding)
         self._router.add(binding)
 
     def remove_binding(self, binding: Binding) -> None:
         self.bindings.remove(binding)
+        key = (id(binding.destination), binding.routing_key)
+        same_key = self._by_identity[key]
+        same_key.remove(binding)
+        if not same_key:
+            del self._by_identity[key]
         self._router.remove(binding)
 
     def match(self, routing_key: str, headers: dict | None) -> Iterable[Binding]:
