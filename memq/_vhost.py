@@ -116,6 +116,12 @@ class VHost:
         if existing is None:
             if name.startswith("amq."):
                 raise reply("reserved_name", kind="exchange", name=name)
+            alternate = arguments.get("alternate-exchange")
+            if alternate is not None and not isinstance(alternate, str):
+                # Mirrors RabbitMQ 3.10: checked when the exchange is created (a redeclaration compares it).
+                raise errors.PreconditionFailed(
+                    f"PRECONDITION_FAILED - invalid type '{amqp_type(alternate)}' for arg 'alternate-exchange' "
+                    f"in exchange '{name}' in vhost '{self.name}'")
             existing = Exchange(self.name, name, kind, durable, auto_delete, internal, arguments)
             self.exchanges[name] = existing
             self.broker._record(ev.ExchangeDeclared, self.name, name, kind.value)

@@ -157,3 +157,18 @@ def test_unknown_master_locator_is_an_internal_error(amqp):
     """An x-queue-master-locator RabbitMQ does not know crashes the declaration: 541 on the connection."""
     with connection_closed(541, "INTERNAL_ERROR"):
         amqp.connect().channel().queue_declare(amqp.unique("q"), arguments={"x-queue-master-locator": "bogus"})
+
+
+def test_alternate_exchange_of_the_wrong_type_is_refused_at_creation(amqp):
+    """Creating an exchange whose alternate-exchange is not a string is 406 'invalid type'; redeclaring an
+    existing exchange with one compares it instead."""
+    exchange = amqp.unique("x")
+    connection = amqp.connect()
+    with channel_closed(406, f"PRECONDITION_FAILED - invalid type 'signedint' for arg 'alternate-exchange' in "
+                             f"exchange '{exchange}' in vhost '/'"):
+        connection.channel().exchange_declare(exchange, arguments={"alternate-exchange": 5})
+    connection.channel().exchange_declare(exchange)
+    with channel_closed(406, f"PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange "
+                             f"'{exchange}' in vhost '/': received the value '5' of type 'signedint' but current "
+                             "is none"):
+        connection.channel().exchange_declare(exchange, arguments={"alternate-exchange": 5})
