@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pika import exceptions as pika_errors
 
-from .support import bodies, get, publish, ready_count, server_queue
+from .support import bodies, get, publish, ready_count, server_queue, wait_until
 
 
 def _dead_letter_queue(amqp, channel) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -39,7 +39,9 @@ def test_dead_lettering_writes_x_death_for_each_reason(amqp, reason):
         channel.basic_reject(get(channel, work).delivery_tag, requeue=False)
     elif reason == "expired":
         amqp.elapse(0.2)
-    assert ready_count(channel, dead) == (2 if reason == "expired" else 1)
+    expected = 2 if reason == "expired" else 1
+    wait_until(channel.connection, lambda: ready_count(channel, dead) >= expected)  # RabbitMQ dead-letters asynchronously
+    assert ready_count(channel, dead) == expected
     body, got_reason, count, keys, first = _death(channel, dead)
     assert (body, got_reason, count, keys, first) == ("first", reason, 1, [work], reason)
 
@@ -54,6 +56,7 @@ def test_dead_letter_routing_key_replaces_the_original(amqp):
     work = server_queue(channel, arguments={"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": "graveyard"})
     publish(channel, "", work, "m")
     channel.basic_nack(get(channel, work).delivery_tag, requeue=False)
+    wait_until(channel.connection, lambda: ready_count(channel, dead) == 1)
     method, properties, body = channel.basic_get(dead, auto_ack=True)
     assert (method.routing_key, properties.headers["x-death"][0]["routing-keys"]) == ("graveyard", [work])
 
