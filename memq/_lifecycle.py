@@ -395,7 +395,7 @@ def _dead_letter_properties(message: Message, queue: Queue, reason: str, now: fl
             break
     if death is None:
         death = {"count": 0, "reason": reason, "queue": queue.name,
-                 "time": datetime.datetime.fromtimestamp(int(now), datetime.timezone.utc).replace(tzinfo=None),
+                 "time": datetime.datetime.fromtimestamp(int(now), datetime.timezone.utc),
                  "exchange": message.exchange, "routing-keys": routing_keys}
         if properties.expiration is not None:
             death["original-expiration"] = properties.expiration

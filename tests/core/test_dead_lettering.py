@@ -54,14 +54,14 @@ def test_nack_without_requeue_dead_letters(dlq):
 
 
 def test_expired_message_dead_letters_with_reason_expired(dlq, broker):
-    """A message expiring by x-message-ttl is dead-lettered with reason `expired` at its deadline."""
+    """A message expiring by x-message-ttl is dead-lettered with reason `expired` at its deadline (time in UTC, as pika decodes it)."""
     dlq.queue_declare("q", arguments={**DLX, "x-message-ttl": 1000})
     publish(dlq, "", "q", "m")
     broker.clock.advance(1)
     got = _dead(dlq)
     death = got.properties.headers["x-death"][0]
     assert (death["reason"], death["queue"], death["time"]) == (
-        "expired", "q", datetime.datetime(1970, 1, 1, 0, 0, 1))
+        "expired", "q", datetime.datetime(1970, 1, 1, 0, 0, 1, tzinfo=datetime.timezone.utc))
 
 
 def test_maxlen_drop_head_dead_letters_head(dlq):
@@ -112,7 +112,7 @@ def test_x_death_entry_has_rabbitmq_fields(dlq, broker):
     dlq.basic_reject(dlq.basic_get("q").delivery_tag, requeue=False)
     headers = _dead(dlq).properties.headers
     assert headers["x-death"] == [{
-        "count": 1, "reason": "rejected", "queue": "q", "time": datetime.datetime(1970, 1, 1, 0, 1, 30),
+        "count": 1, "reason": "rejected", "queue": "q", "time": datetime.datetime(1970, 1, 1, 0, 1, 30, tzinfo=datetime.timezone.utc),
         "exchange": "src", "routing-keys": ["k"],
     }]
     assert (headers["x-first-death-reason"], headers["x-first-death-queue"],
