@@ -148,6 +148,12 @@ class Broker(Lifecycle, Inspection):
                      exchange, routing_key, len(body))
         queues = vhost.route(x, routing_key, properties.headers) if x.name else self._route_default(
             vhost, routing_key, channel)
+        headers = properties.headers
+        if headers and ("CC" in headers or "BCC" in headers):
+            queues = self._sender_selected(vhost, x, channel, queues, headers)
+            if "BCC" in headers:  # Mirrors RabbitMQ: BCC routes but never reaches the consumer
+                properties = properties.replace(headers={k: v for k, v in headers.items() if k != "BCC"})
+                message.properties = properties
         accepted = True
         if queues:
             if self.trace.enabled:
@@ -162,6 +168,21 @@ class Broker(Lifecycle, Inspection):
                          channel.publish_seq, accepted)
             for callback in channel._on_confirm:
                 callback(channel, accepted, channel.publish_seq, False)
+
+    def _sender_selected(self, vhost: VHost, x: Any, channel: Channel, queues: list[Queue],
+                         headers: dict) -> list[Queue]:
+        """Add the queues the CC and BCC headers' routing keys reach (sender-selected distribution)."""
+        found = list(queues)
+        for key in ("CC", "BCC"):
+            extra = headers.get(key)
+            if extra is None:
+                continue
+            if not isinstance(extra, (list, tuple)) or not all(isinstance(k, str) for k in extra):
+                raise errors.Unsupported(f"memq models {key} headers that are arrays of strings only, not {extra!r}")
+            for routing_key in extra:
+                more = vhost.route(x, routing_key, headers) if x.name else self._route_default(vhost, routing_key, channel)
+                found.extend(q for q in more if q not in found)
+        return found
 
     def _route_default(self, vhost: VHost, routing_key: str, channel: Channel) -> list[Queue]:
         queue = vhost.queues.get(routing_key)

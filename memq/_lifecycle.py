@@ -257,7 +257,8 @@ class Lifecycle:
             return
         self.fates["dead_lettered"] += 1
         message = entry.message
-        routing_keys = [message.routing_key]
+        cc = (message.properties.headers or {}).get("CC")
+        routing_keys = [message.routing_key] + (list(cc) if isinstance(cc, (list, tuple)) else [])
         dl_key = queue.arguments.get("x-dead-letter-routing-key")
         routing_key = dl_key if dl_key is not None else message.routing_key
         properties = _dead_letter_properties(message, queue, reason, self.clock._now, routing_keys)

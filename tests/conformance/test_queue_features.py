@@ -128,3 +128,22 @@ def test_transaction_publishes_only_on_commit(amqp):
     reopened = connection.channel()
     assert reopened.queue_declare(queue, passive=True).method.message_count == 1
     assert body == b"committed"
+
+
+def test_cc_and_bcc_headers_route_to_more_keys_and_bcc_is_removed(amqp):
+    """Sender-selected distribution: CC and BCC routing keys add queues; consumers never see BCC."""
+    channel = amqp.channel()
+    exchange = amqp.unique("ssd")
+    channel.exchange_declare(exchange, "direct", auto_delete=True)
+    queues = {}
+    for key in ("main", "copy", "blind"):
+        queues[key] = server_queue(channel)
+        channel.queue_bind(queues[key], exchange, key)
+    publish(channel, exchange, "main", "m", headers={"CC": ["copy"], "BCC": ["blind"], "other": 1})
+    seen = {}
+    for key, queue in queues.items():
+        wait_until(channel.connection, lambda queue=queue: ready_count(channel, queue) == 1)
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        seen[key] = (body, method.routing_key, properties.headers)
+    expected_headers = {"CC": ["copy"], "other": 1}
+    assert seen == {key: (b"m", "main", expected_headers) for key in queues}
