@@ -25,6 +25,7 @@ from . import _events as ev
 from . import errors
 from ._channels import Channel, Connection, Unacked
 from ._clock import VirtualClock
+from ._exchanges import Exchange
 from ._inspect import Inspection
 from ._lifecycle import ADMIT, REPLY_TO, TAKEN, Lifecycle
 from ._messages import GetOk, Message, Properties, Returned
@@ -137,10 +138,7 @@ class Broker(Lifecycle, Inspection):
     def _publish(self, channel: Channel, exchange: str, routing_key: str, body: bytes,
                  properties: Properties, mandatory: bool) -> None:
         vhost = channel.connection._vhost
-        x = vhost.check_publish(exchange, properties, channel.connection)
-        self.check_expiration(properties)
-        if properties.reply_to == REPLY_TO:
-            properties = self.reply_to_properties(channel, properties)
+        x, properties = self._check_publish(channel, exchange, properties)
         self._mid += 1
         self.published_count += 1
         message = Message(self._mid, exchange, routing_key, body, properties, self.clock._now)
@@ -183,6 +181,21 @@ class Broker(Lifecycle, Inspection):
                 more = vhost.route(x, routing_key, headers) if x.name else self._route_default(vhost, routing_key, channel)
                 found.extend(q for q in more if q not in found)
         return found
+
+    def _check_publish(self, channel: Channel, exchange: str,
+                       properties: Properties) -> tuple[Exchange, Properties]:
+        """RabbitMQ's checks of a publish, in its order; returns the exchange and the properties to store.
+
+        Mirrors RabbitMQ 3.10: the exchange (404), internal (403), direct reply-to (406), user_id (406),
+        expiration (406).
+        """
+        vhost = channel.connection._vhost
+        x = vhost.check_publish(exchange, None, channel.connection)
+        if properties.reply_to == REPLY_TO:
+            properties = self.reply_to_properties(channel, properties)
+        vhost.check_user_id(properties, channel.connection)
+        self.check_expiration(properties)
+        return x, properties
 
     def _route_default(self, vhost: VHost, routing_key: str, channel: Channel) -> list[Queue]:
         queue = vhost.queues.get(routing_key)

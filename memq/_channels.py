@@ -288,9 +288,9 @@ class Channel:
             body = _as_bytes(body)
         try:
             if self.transactional:
-                self._vhost.check_publish(exchange, properties, self.connection)
-                self._tx.append(("publish", (exchange or "", routing_key or "", body,
-                                             properties or EMPTY_PROPERTIES, mandatory)))
+                # Mirrors RabbitMQ: a transactional publish is checked when it is sent, applied at commit.
+                _, checked = self._broker._check_publish(self, exchange or "", properties or EMPTY_PROPERTIES)
+                self._tx.append(("publish", (exchange or "", routing_key or "", body, checked, mandatory)))
                 return
             self._broker._publish(
                 self, exchange or "", routing_key or "", body, properties or EMPTY_PROPERTIES, mandatory

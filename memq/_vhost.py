@@ -83,16 +83,21 @@ class VHost:
             raise reply("exclusive_locked", queue=queue.name, vhost=self.name)
 
     def check_publish(self, exchange: str, properties: "Properties | None", connection: "Connection") -> Exchange:
-        """The exchange a publish goes to, after RabbitMQ's checks (missing, internal, user id)."""
+        """The exchange a publish goes to, after RabbitMQ's checks (missing, internal, user id if given)."""
         found = self.exchange(exchange or "")
         if found.internal:
             raise reply("internal_exchange", exchange=found.name, vhost=self.name)
-        if properties is not None and properties.user_id is not None and properties.user_id != connection.username:
+        if properties is not None:
+            self.check_user_id(properties, connection)
+        return found
+
+    def check_user_id(self, properties: "Properties", connection: "Connection") -> None:
+        """RabbitMQ's check that a message's user_id is the connection's user."""
+        if properties.user_id is not None and properties.user_id != connection.username:
             raise errors.PreconditionFailed(
                 f"PRECONDITION_FAILED - user_id property set to '{properties.user_id}' "
                 f"but authenticated user was '{connection.username}'"
             )
-        return found
 
     # --- exchanges -----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ here pins the behaviour, checked on memq and on RabbitMQ like every conformance 
 
 from __future__ import annotations
 
+import pika
 import pytest
 from pika import exceptions as pika_errors
 from pika import spec
@@ -172,3 +173,25 @@ def test_alternate_exchange_of_the_wrong_type_is_refused_at_creation(amqp):
                              f"'{exchange}' in vhost '/': received the value '5' of type 'signedint' but current "
                              "is none"):
         connection.channel().exchange_declare(exchange, arguments={"alternate-exchange": 5})
+
+
+@pytest.mark.parametrize("transactional", [False, True], ids=["confirm", "tx"])
+@pytest.mark.parametrize(("properties", "text"), [
+    ({"reply_to": "amq.rabbitmq.reply-to", "expiration": "abc"}, "PRECONDITION_FAILED - fast reply consumer does not exist"),
+    ({"reply_to": "amq.rabbitmq.reply-to", "user_id": "x"}, "PRECONDITION_FAILED - fast reply consumer does not exist"),
+    ({"user_id": "x", "expiration": "abc"},
+     "PRECONDITION_FAILED - user_id property set to 'x' but authenticated user was 'guest'"),
+    ({"expiration": "-1"}, "PRECONDITION_FAILED - invalid expiration '-1': {value_negative,-1}"),
+], ids=["reply-to-before-expiration", "reply-to-before-user-id", "user-id-before-expiration", "expiration"])
+def test_publish_checks_come_in_rabbitmq_order(amqp, properties, text, transactional):
+    """A publish is checked for direct reply-to, then user_id, then expiration, when it is sent (also in a
+    transaction, before any commit)."""
+    connection = amqp.connect()
+    channel = connection.channel()
+    if transactional:
+        channel.tx_select()
+    else:
+        channel.confirm_delivery()
+    with channel_closed(406, text):
+        channel.basic_publish("", "nowhere", b"x", pika.BasicProperties(**properties))
+        roundtrip(channel)
