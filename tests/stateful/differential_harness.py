@@ -462,13 +462,18 @@ class Pair:
             self.rabbit.settle(remaining)
 
     def clear_of_timers(self) -> None:
-        """Wait until no memq timer is due within GUARD_BEFORE (each one near is waited out)."""
+        """Bring memq's clock to now, first waiting out any memq timer due within GUARD_BEFORE from now or
+        fired less than GUARD_AFTER ago, so that RabbitMQ has acted on its own timer by the time memq does."""
         while True:
-            self.memq.advance_to(self.elapsed())
+            deadline = self.memq.next_deadline()
+            now = self.elapsed()
+            if deadline is not None and deadline - GUARD_BEFORE <= now < deadline + GUARD_AFTER:
+                self.sleep_until(deadline + GUARD_AFTER)
+                continue
+            self.memq.advance_to(now)
             deadline = self.memq.next_deadline()
             if deadline is None or deadline - self.elapsed() > GUARD_BEFORE:
                 return
-            self.sleep_until(deadline + GUARD_AFTER)
 
     def closed(self) -> tuple[set[int], set[int]]:
         """The handles of the connections and channels memq has closed (RabbitMQ must close them too)."""

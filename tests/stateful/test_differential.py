@@ -30,7 +30,6 @@ from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
     initialize,
-    invariant,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -61,7 +60,7 @@ from .differential_strategies import (
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-EXAMPLES = {"ci": 60, "thorough": 10_000}
+EXAMPLES = {"ci": 120, "thorough": 10_000}
 MAX_CONNECTIONS = 3
 
 SETTINGS = settings(
@@ -121,26 +120,26 @@ class DifferentialMachine(RuleBasedStateMachine):
         if settle:
             rabbit.settle(settle)
         rabbit_problems = rabbit.pump(pair.targets(), pair.closed())
-        deleted_queues, deleted_exchanges = memq_side.deleted_since(mark)
-        gone = [
-            (kind, memq_side.norm(name))
-            for kind, names in (("queue", deleted_queues), ("exchange", deleted_exchanges))
-            for name in names
-            if rabbit.gone(kind, self.rabbit_name(name))
-        ]
-        seen = {
-            "memq": self.observation(memq_side, memq_outcome, memq_problems,
-                                     [(k, memq_side.norm(n)) for k, ns in (("queue", deleted_queues),
-                                                                         ("exchange", deleted_exchanges))
-                                      for n in ns]),
-            "rabbitmq": self.observation(rabbit, rabbit_outcome, rabbit_problems, gone),
-        }
+        memq_deleted, rabbit_deleted = self.deletions(mark)
+        seen = {"memq": self.observation(memq_side, memq_outcome, memq_problems, memq_deleted),
+                "rabbitmq": self.observation(rabbit, rabbit_outcome, rabbit_problems, rabbit_deleted)}
         self.record(memq_side)
         if seen["memq"] != seen["rabbitmq"]:
             self.failed = True
             raise Divergence(self.explain(label, seen))
         memq_side.broker.check_invariants()
         return memq_outcome
+
+    def deletions(self, mark: int) -> tuple[list, list]:
+        """The queues and exchanges memq deleted since trace position `mark`, and those of them RabbitMQ has
+        deleted too (waiting for it: RabbitMQ deletes auto-delete, exclusive and expired queues in the
+        background)."""
+        memq_side, rabbit = self.pair.memq, self.pair.rabbit
+        queues, exchanges = memq_side.deleted_since(mark)
+        deleted = [(kind, name) for kind, names in (("queue", queues), ("exchange", exchanges)) for name in names]
+        gone = [(kind, name) for kind, name in deleted if rabbit.gone(kind, self.rabbit_name(name))]
+        return ([(kind, memq_side.norm(name)) for kind, name in deleted],
+                [(kind, memq_side.norm(name)) for kind, name in gone])
 
     def observation(self, side: Side, outcome: tuple, problems: list, deleted: list) -> dict:
         received, cancelled = side.received()
