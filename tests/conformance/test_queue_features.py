@@ -3,10 +3,11 @@ alternate exchanges, publisher confirms with overflow, and transactions."""
 
 from __future__ import annotations
 
+import pika
 import pytest
 from pika import exceptions as pika_errors
 
-from .support import bodies, get, publish, ready_count, server_queue, wait_until
+from .support import bodies, channel_closed, get, publish, ready_count, server_queue, wait_until
 
 
 def _dead_letter_queue(amqp, channel) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -147,3 +148,37 @@ def test_cc_and_bcc_headers_route_to_more_keys_and_bcc_is_removed(amqp):
         seen[key] = (body, method.routing_key, properties.headers)
     expected_headers = {"CC": ["copy"], "other": 1}
     assert seen == {key: (b"m", "main", expected_headers) for key in queues}
+
+
+def test_direct_reply_to_round_trip(amqp):
+    """A request with reply_to 'amq.rabbitmq.reply-to' is answered straight to the requester's pseudo-queue."""
+    server_connection = amqp.connect()
+    server = amqp.channel(server_connection)
+    requests = server_queue(server)
+    server.basic_consume(requests, lambda ch, method, props, body: (
+        ch.basic_publish("", props.reply_to, body.upper(), pika.BasicProperties(correlation_id=props.correlation_id)),
+        ch.basic_ack(method.delivery_tag)))
+    client_connection = amqp.connect()
+    client = client_connection.channel()
+    replies = []
+    client.basic_consume("amq.rabbitmq.reply-to", lambda ch, method, props, body: replies.append(
+        (body, props.correlation_id, method.routing_key.startswith("amq.rabbitmq.reply-to."))), auto_ack=True)
+    client.basic_publish("", requests, b"ping", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to", correlation_id="c1"))
+    wait_until(client_connection, lambda: server_connection.process_data_events(0) or bool(replies))
+    assert replies == [(b"PING", "c1", True)]
+
+
+def test_direct_reply_to_needs_auto_ack(amqp):
+    """Consuming amq.rabbitmq.reply-to with manual acks is refused with 406."""
+    channel = amqp.channel()
+    with channel_closed(406, "PRECONDITION_FAILED - reply consumer cannot acknowledge"):
+        channel.basic_consume("amq.rabbitmq.reply-to", lambda *args: None)
+
+
+def test_direct_reply_to_publish_without_consumer_is_refused(amqp):
+    """Publishing with reply_to 'amq.rabbitmq.reply-to' before consuming it is refused with 406."""
+    channel = amqp.channel()
+    queue = server_queue(channel)
+    with channel_closed(406, "PRECONDITION_FAILED - fast reply consumer does not exist"):
+        channel.basic_publish("", queue, b"x", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+        channel.queue_declare(queue, passive=True)
