@@ -170,9 +170,11 @@ class VHost:
         self.delete_exchange(x)
 
     def delete_exchange(self, x: Exchange) -> None:
-        for binding in list(x.bindings) + list(x.bound_to):
-            self._remove_binding(binding)
+        # Forgotten first, so that removing its last binding cannot auto-delete it a second time; a binding
+        # of the exchange to itself is in both lists and is removed once.
         del self.exchanges[x.name]
+        for binding in dict.fromkeys(x.bindings + x.bound_to):
+            self._remove_binding(binding)
         self.broker._record(ev.ExchangeDeleted, self.name, x.name)
 
     # --- queues --------------------------------------------------------------------------------

@@ -195,3 +195,27 @@ def test_publish_checks_come_in_rabbitmq_order(amqp, properties, text, transacti
     with channel_closed(406, text):
         channel.basic_publish("", "nowhere", b"x", pika.BasicProperties(**properties))
         roundtrip(channel)
+
+
+def test_exchange_bound_to_itself_can_be_deleted(amqp):
+    """An exchange with a binding to itself is deleted with that binding."""
+    exchange = amqp.unique("x")
+    channel = amqp.connect().channel()
+    channel.exchange_declare(exchange, "direct")
+    channel.exchange_bind(exchange, exchange, "k")
+    channel.exchange_delete(exchange)
+    with channel_closed(404, f"NOT_FOUND - no exchange '{exchange}' in vhost '/'"):
+        channel.exchange_declare(exchange, passive=True)
+
+
+def test_auto_delete_exchange_with_bindings_can_be_deleted(amqp):
+    """Deleting an auto-delete exchange that still has bindings deletes it once, bindings and all."""
+    exchange, queue = amqp.unique("x"), amqp.unique("q")
+    channel = amqp.channel(amqp.connect())
+    channel.exchange_declare(exchange, "fanout", auto_delete=True)
+    channel.queue_declare(queue)
+    channel.queue_bind(queue, exchange)
+    channel.exchange_delete(exchange)
+    channel.exchange_declare(exchange, "fanout")
+    publish(channel, exchange, "", "unbound now")
+    assert ready_count(channel, queue) == 0
