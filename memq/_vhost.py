@@ -188,6 +188,7 @@ class VHost:
             self.check_exclusive(queue, connection)
             self.broker.queue_used(queue)
             return queue
+        durable = durable and not exclusive  # Mirrors RabbitMQ: an exclusive queue is never durable
         queue_type = arguments.get("x-queue-type", "classic")
         if name == "":
             check_server_named(queue_type)

@@ -219,3 +219,15 @@ def test_auto_delete_exchange_with_bindings_can_be_deleted(amqp):
     channel.exchange_declare(exchange, "fanout")
     publish(channel, exchange, "", "unbound now")
     assert ready_count(channel, queue) == 0
+
+
+def test_an_exclusive_queue_is_never_durable(amqp):
+    """RabbitMQ ignores durable=True on an exclusive queue: redeclaring it durable or not is equivalent, and a
+    difference in arguments is what gets reported."""
+    queue = amqp.unique("q")
+    connection = amqp.connect()
+    connection.channel().queue_declare(queue, exclusive=True, durable=True)
+    connection.channel().queue_declare(queue, exclusive=True, durable=False)
+    with channel_closed(406, f"PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue '{queue}' in "
+                             "vhost '/': received the value '5' of type 'signedint' but current is none"):
+        connection.channel().queue_declare(queue, exclusive=True, durable=True, arguments={"x-message-ttl": 5})
